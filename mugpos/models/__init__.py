@@ -1,0 +1,1 @@
+"""Models: the catalog, the verified store, and the detectors and embedders built from them."""
