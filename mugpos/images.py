@@ -95,7 +95,7 @@ def decode_image(
             "not a recognised image (expected JPEG, PNG, WebP or GIF)",
             details={"sha256": digest},
         ) from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on hostile headers
+    except Exception as exc:
         raise ImageError(f"cannot read image header: {exc}", details={"sha256": digest}) from exc
 
     with img:
@@ -125,9 +125,10 @@ def decode_image(
             pixels = _to_rgb_array(upright)
         except ImageError:
             raise
-        except Exception as exc:  # noqa: BLE001 - truncated/corrupt data surfaces as many types
+        except Exception as exc:
             raise ImageError(
-                f"corrupt or truncated {fmt} image: {exc}", details={"format": fmt, "sha256": digest}
+                f"corrupt or truncated {fmt} image: {exc}",
+                details={"format": fmt, "sha256": digest},
             ) from exc
     return DecodedImage(
         pixels=pixels,

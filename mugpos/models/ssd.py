@@ -75,7 +75,9 @@ class SsdMobileNetV2(Detector, Embedder):
 
     def __init__(self, spec: ModelSpec, model_path: Path, labels_path: Path, num_threads: int = 2):
         self.spec = spec
-        derived = model_path.with_name(f"{model_path.stem}.features-{sha256_file(model_path)[:16]}.tflite")
+        derived = model_path.with_name(
+            f"{model_path.stem}.features-{sha256_file(model_path)[:16]}.tflite"
+        )
         self.model_path = with_feature_output(model_path, derived)
         self.labels = tuple(labels_path.read_text().splitlines())
         self.canonical = tuple(canonical_label(name) for name in self.labels)
@@ -95,7 +97,9 @@ class SsdMobileNetV2(Detector, Embedder):
         interp = Interpreter(model_path=str(self.model_path), num_threads=self.num_threads)
         interp.allocate_tensors()
         outputs = {d["name"]: d["index"] for d in interp.get_output_details()}
-        feature = next(i for n, i in outputs.items() if n.encode().startswith(FEATURE_TENSOR_PREFIX))
+        feature = next(
+            i for n, i in outputs.items() if n.encode().startswith(FEATURE_TENSOR_PREFIX)
+        )
         cached = (
             interp,
             interp.get_input_details()[0]["index"],

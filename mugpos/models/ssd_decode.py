@@ -44,7 +44,7 @@ def _scale(opts: SsdAnchorOptions, index: int) -> float:
 
 
 @lru_cache(maxsize=4)
-def ssd_anchors(opts: SsdAnchorOptions = SsdAnchorOptions()) -> np.ndarray:  # noqa: B008
+def ssd_anchors(opts: SsdAnchorOptions = SsdAnchorOptions()) -> np.ndarray:
     """Anchors as an ``N x 4`` array of (y_center, x_center, h, w), normalised to [0, 1]."""
     rows: list[tuple[float, float, float, float]] = []
     layer = 0
@@ -82,7 +82,9 @@ def ssd_anchors(opts: SsdAnchorOptions = SsdAnchorOptions()) -> np.ndarray:  # n
 
 
 def decode_boxes(
-    raw: np.ndarray, anchors: np.ndarray, coding: BoxCoding = BoxCoding()  # noqa: B008
+    raw: np.ndarray,
+    anchors: np.ndarray,
+    coding: BoxCoding = BoxCoding(),
 ) -> np.ndarray:
     """Raw ``N x 4`` encodings (ty, tx, th, tw) → normalised ``N x 4`` boxes (x1, y1, x2, y2)."""
     ay, ax, ah, aw = anchors[:, 0], anchors[:, 1], anchors[:, 2], anchors[:, 3]

@@ -93,7 +93,7 @@ def test_interrupted_download_leaves_nothing_that_looks_complete(
     tmp_path: Path, server: str
 ) -> None:
     store = ModelStore(tmp_path / "cache")
-    with pytest.raises(ModelUnavailableError, match="ended after|IncompleteRead|incomplete"):
+    with pytest.raises(ModelUnavailableError, match=r"ended after|IncompleteRead|incomplete"):
         store.fetch(_spec(f"{server}/cut"))
     assert _files(tmp_path / "cache") == []
 

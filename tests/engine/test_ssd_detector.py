@@ -31,7 +31,9 @@ def test_anchor_layout_matches_mediapipe() -> None:
     np.testing.assert_allclose(anchors[1, 2:], [0.2 / 2**0.5, 0.2 * 2**0.5], rtol=1e-5)
     # Last anchor: 1x1 map, centre, interpolated scale sqrt(0.95 * 1.0).
     np.testing.assert_allclose(anchors[-1], [0.5, 0.5, 0.95**0.5, 0.95**0.5], rtol=1e-5)
-    assert len(ssd_anchors(SsdAnchorOptions(reduce_boxes_in_lowest_layer=False))) == 19 * 19 * 6 + 834
+    assert (
+        len(ssd_anchors(SsdAnchorOptions(reduce_boxes_in_lowest_layer=False))) == 19 * 19 * 6 + 834
+    )
 
 
 def test_zero_encoding_decodes_to_the_anchor() -> None:
@@ -81,7 +83,9 @@ def test_feature_output_model_is_faithful(ssd) -> None:  # type: ignore[no-untyp
     ref.set_tensor(ref.get_input_details()[0]["index"], x)
     ref.invoke()
     names = {t["name"]: t["index"] for t in ref.get_tensor_details()}
-    feat_idx = next(i for n, i in names.items() if n.startswith("FeatureExtractor/MobilenetV2/Conv_1/Relu6"))
+    feat_idx = next(
+        i for n, i in names.items() if n.startswith("FeatureExtractor/MobilenetV2/Conv_1/Relu6")
+    )
     ref_feat = ref.get_tensor(feat_idx)[0]
     ref_emb = ref_feat.reshape(-1, 1280).mean(0)
     ref_emb /= np.linalg.norm(ref_emb)
@@ -92,7 +96,12 @@ def test_feature_output_model_is_faithful(ssd) -> None:  # type: ignore[no-untyp
 def test_embedding_flip_is_close_and_unrelated_is_not(ssd) -> None:  # type: ignore[no-untyped-def]
     coffee = sample_photo("coffee")
     emb = ssd.embed_images(
-        [coffee, np.ascontiguousarray(coffee[:, ::-1]), sample_photo("rocket"), sample_photo("chelsea")]
+        [
+            coffee,
+            np.ascontiguousarray(coffee[:, ::-1]),
+            sample_photo("rocket"),
+            sample_photo("chelsea"),
+        ]
     )
     assert emb.shape == (4, 1280) and emb.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,1 @@
+"""Dagster code location: everything produced offline is an asset here."""
