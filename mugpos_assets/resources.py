@@ -1,15 +1,28 @@
 """Dagster resources: thin, configurable wrappers around the engine's backends.
 
 Unset fields fall back to the engine's settings (``MUGPOS_*``), the only reader of the
-environment; secrets are passed as ``dg.EnvVar`` in ``definitions.py``.
+environment; ``definitions.py`` passes credentials-bearing values as ``dg.EnvVar`` so the UI shows
+the variable's name, never its value.
 """
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from mugpos.corpus import CorpusLayout
+from mugpos.device import DeviceChoice, choose_device
 from mugpos.models.store import ModelStore
+from mugpos.objectstore.base import ObjectStore, open_object_store
 from mugpos.settings import Settings, get_settings
+
+
+def resolve_settings(**overrides: Any) -> Settings:
+    """Engine settings with the resource's explicitly configured fields on top."""
+    update = {k: v for k, v in overrides.items() if v is not None}
+    if "home" in update:
+        update["home"] = Path(update["home"])
+    return get_settings().model_copy(update=update)
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -20,14 +33,41 @@ class ModelStoreResource(dg.ConfigurableResource):
     offline: bool | None = None
 
     def settings(self) -> Settings:
-        update: dict[str, object] = {}
-        if self.home is not None:
-            update["home"] = Path(self.home)
-        if self.mirror is not None:
-            update["model_mirror"] = self.mirror
-        if self.offline is not None:
-            update["offline"] = self.offline
-        return get_settings().model_copy(update=update)
+        return resolve_settings(home=self.home, model_mirror=self.mirror, offline=self.offline)
 
     def store(self) -> ModelStore:
         return ModelStore.from_settings(self.settings())
+
+
+class DeviceResource(dg.ConfigurableResource):
+    """The engine's device choice ("H200 resources"): CUDA when present, else the CPU, logged."""
+
+    preference: str = "auto"
+    batch_size: int | None = None
+
+    def choose(self, log: Any | None = None) -> DeviceChoice:
+        choice = choose_device(self.preference, self.batch_size)  # type: ignore[arg-type]
+        if log is not None:
+            if choice.kind == "cpu" and self.preference != "cpu":
+                log.warning(f"running on the CPU: {choice.reason}")
+            log.info(
+                f"device {choice.name} ({choice.kind}, {choice.dtype}, batch {choice.batch_size})"
+            )
+        return choice
+
+
+class CorpusResource(dg.ConfigurableResource):
+    """Where corpus images come from (the inbox) and where the validated corpus lives."""
+
+    home: str | None = None
+    source: str | None = None
+
+    def settings(self) -> Settings:
+        return resolve_settings(home=self.home, corpus_source=self.source)
+
+    def source_store(self) -> ObjectStore:
+        s = self.settings()
+        return open_object_store(s.corpus_source_uri, s)
+
+    def layout(self) -> CorpusLayout:
+        return CorpusLayout(self.settings().corpus_dir)

@@ -1,0 +1,1 @@
+"""Evaluation: datasets with exact ground truth, metrics and the benchmark harness."""

@@ -1,0 +1,1 @@
+"""The live positioning API (FastAPI) on the models the Dagster assets materialized."""
