@@ -12,6 +12,8 @@ import dagster as dg
 
 from mugpos.corpus import CorpusLayout
 from mugpos.device import DeviceChoice, choose_device
+from mugpos.models.base import Detector, Embedder
+from mugpos.models.loader import load_detector, load_embedder
 from mugpos.models.store import ModelStore
 from mugpos.objectstore.base import ObjectStore, open_object_store
 from mugpos.settings import Settings, get_settings
@@ -26,17 +28,32 @@ def resolve_settings(**overrides: Any) -> Settings:
 
 
 class ModelStoreResource(dg.ConfigurableResource):
-    """Local model cache, with an optional mirror (directory or s3:// prefix)."""
+    """Local model cache with an optional mirror (directory or s3:// prefix), and the models
+    the platform runs: the detector and the embedder, chosen by id."""
 
     home: str | None = None
     mirror: str | None = None
     offline: bool | None = None
+    detector: str | None = None
+    embedder: str | None = None
 
     def settings(self) -> Settings:
-        return resolve_settings(home=self.home, model_mirror=self.mirror, offline=self.offline)
+        return resolve_settings(
+            home=self.home,
+            model_mirror=self.mirror,
+            offline=self.offline,
+            detector=self.detector,
+            embedder=self.embedder,
+        )
 
     def store(self) -> ModelStore:
         return ModelStore.from_settings(self.settings())
+
+    def load_detector(self, device: DeviceChoice) -> Detector:
+        return load_detector(settings=self.settings(), store=self.store(), device=device)
+
+    def load_embedder(self, device: DeviceChoice) -> Embedder:
+        return load_embedder(settings=self.settings(), store=self.store(), device=device)
 
 
 class DeviceResource(dg.ConfigurableResource):

@@ -6,7 +6,9 @@ asset and everything downstream of it stale in the UI.
 
 import dagster as dg
 
+from mugpos.manifest import manifest_entry, new_manifest, write_manifest
 from mugpos.models.catalog import CATALOG, ModelSpec
+from mugpos.models.loader import exports_dir
 from mugpos_assets.resources import ModelStoreResource
 
 MODELS_GROUP = "models"
@@ -48,3 +50,47 @@ def _build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
 
 model_assets = [_build_model_asset(spec) for spec in CATALOG.values()]
+
+
+@dg.asset(
+    group_name=MODELS_GROUP,
+    deps=[model_asset_key(spec) for spec in CATALOG.values()],
+    kinds={"python", "json"},
+    owners=["team:ml-platform"],
+    description="The model manifest the API serves from: model ids, versions, file paths, sha256 "
+    "and input specs of every model that is cached and verified, plus their ONNX exports. The "
+    "configured detector and embedder must be among them.",
+)
+def model_manifest(
+    context: dg.AssetExecutionContext, model_store: ModelStoreResource
+) -> dg.MaterializeResult:
+    store = model_store.store()
+    settings = model_store.settings()
+    entries, missing = [], []
+    for spec in CATALOG.values():
+        required = spec.id in (settings.detector, settings.embedder)
+        if not (required or store.is_cached(spec)):
+            missing.append(spec.id)
+            continue
+        exports = {p.name: p for p in sorted(exports_dir(store, spec).glob("*.onnx"))}
+        entries.append(manifest_entry(store, spec, exports))
+    manifest = new_manifest(settings.detector, settings.embedder, entries)
+    path = write_manifest(store, manifest)
+    context.log.info(f"manifest {manifest.fingerprint} with {len(entries)} models → {path}")
+    rows = "\n".join(
+        f"| {m.id} | {m.version} | {', '.join(m.tasks)} | {', '.join(m.exports) or '—'} |"
+        for m in manifest.models.values()
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "fingerprint": manifest.fingerprint,
+            "detector": manifest.detector,
+            "embedder": manifest.embedder,
+            "models": dg.MetadataValue.md(
+                "| model | version | tasks | exports |\n|---|---|---|---|\n" + rows
+            ),
+            "not_cached": ", ".join(missing) or "—",
+        },
+        data_version=dg.DataVersion(manifest.fingerprint),
+    )
