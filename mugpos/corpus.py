@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from mugpos.errors import ImageError, ObjectStoreError
 from mugpos.fileio import atomic_write_bytes
 from mugpos.images import decode_image, sha256_bytes
-from mugpos.objectstore.base import ObjectStore
+from mugpos.objectstore.base import ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,14 @@ class ShardIngest:
         return self.rejects.num_rows / total if total else 0.0
 
 
+def image_objects(source: ObjectStore) -> list[ObjectInfo]:
+    """Image-like objects of a source (a directory or an S3 prefix), sorted by key."""
+    objects = [o for o in source.list() if Path(o.key).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(objects, key=lambda o: o.key)
+
+
 def source_keys(source: ObjectStore) -> list[str]:
-    """Image-like keys of a source (a directory or an S3 prefix), sorted for determinism."""
-    return sorted(o.key for o in source.list() if Path(o.key).suffix.lower() in IMAGE_SUFFIXES)
+    return [o.key for o in image_objects(source)]
 
 
 def ingest_shard(

@@ -12,6 +12,7 @@ import dagster as dg
 
 from mugpos.corpus import CorpusLayout
 from mugpos.device import DeviceChoice, choose_device
+from mugpos.docstore.base import DocumentStore
 from mugpos.models.base import Detector, Embedder
 from mugpos.models.loader import load_detector, load_embedder
 from mugpos.models.store import ModelStore
@@ -88,3 +89,19 @@ class CorpusResource(dg.ConfigurableResource):
 
     def layout(self) -> CorpusLayout:
         return CorpusLayout(self.settings().corpus_dir)
+
+
+class DocumentStoreResource(dg.ConfigurableResource):
+    """Rules, analyses and feedback: SQLite by default, MongoDB when ``uri`` is mongodb://."""
+
+    home: str | None = None
+    uri: str | None = None
+
+    def open(self) -> DocumentStore:
+        from mugpos.docstore import open_document_store
+
+        s = resolve_settings(home=self.home, document_store_uri=self.uri)
+        location = s.document_store_location
+        if "://" not in location:
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return open_document_store(location)
