@@ -175,6 +175,23 @@ def demo(
     detect(samples, None, 0.3, target / "annotated")
 
 
+def _load_plugins() -> None:
+    """Commands of the layers above the engine (``serve``, ``token``, ``restore``) register
+    through the ``mugpos.cli`` entry-point group, so the engine never imports them."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="mugpos.cli"):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # e.g. serving extras not installed
+            logging.getLogger(__name__).debug("CLI plugin %s unavailable: %s", ep.name, exc)
+            continue
+        register(app)
+
+
+_load_plugins()
+
+
 def _progress(items: list[Path], what: str) -> Any:
     if len(items) < 3:
         return items
