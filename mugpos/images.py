@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mugpos.errors import ImageError
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "MPO"})
+OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # MPO (multi-picture JPEG) opens via JPEG
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+
+def _pillow_open() -> Callable[..., Image.Image]:
+    """Pillow's own ``Image.open``, even if another library has monkey-patched it (ultralytics
+    replaces it with a wrapper that tries to install a HEIF plugin on unknown bytes)."""
+    opener = Image.open
+    if getattr(opener, "__module__", "") != "PIL.Image":
+        original = getattr(opener, "__globals__", {}).get("_image_open")
+        if callable(original) and getattr(original, "__module__", "") == "PIL.Image":
+            return original  # type: ignore[no-any-return]
+    return opener
+
 
 # We enforce our own pixel limit before decoding; Pillow's own guard would raise a different
 # exception type (or only warn), so it is switched off in favour of the explicit check below.
@@ -89,7 +102,9 @@ def decode_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+            # Only our formats' decoders are tried: less attack surface, and plugins that other
+            # libraries register (e.g. HEIF openers) never see hostile bytes.
+            img = _pillow_open()(io.BytesIO(data), formats=OPEN_FORMATS)
     except UnidentifiedImageError as exc:
         raise ImageError(
             "not a recognised image (expected JPEG, PNG, WebP or GIF)",

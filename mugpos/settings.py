@@ -57,6 +57,56 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
 
+    # Serving ---------------------------------------------------------------------------------
+    # Read by the live API (mugpos_serving); the engine itself ignores them.
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis for the result cache and rate limits (redis://host:port/db). Unset: "
+        "an in-process cache and per-process limits (the embedded default).",
+    )
+    redis_key_prefix: str = Field(
+        default="mugpos:", description="Prefix of every key, so deployments can share a Redis."
+    )
+    redis_timeout_s: float = Field(
+        default=0.1, gt=0, description="Socket timeout per Redis call; a dead Redis costs this."
+    )
+    cache_enabled: bool = True
+    cache_ttl_s: int = Field(default=3600, ge=1, description="Lifetime of a cached analysis.")
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret for API tokens (at least 32 bytes)."
+    )
+    auth_disabled: bool = Field(
+        default=False, description="Accept requests without tokens: local development only."
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per token (or client, without auth); 0 = off."
+    )
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    max_request_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="Largest request body (a batch included)."
+    )
+    max_batch_images: int = Field(default=16, ge=1, le=256)
+    url_fetch_enabled: bool = Field(
+        default=False, description="Allow image_url in requests (public http(s) hosts only)."
+    )
+    url_fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    url_fetch_timeout_s: float = Field(default=5.0, gt=0)
+    inference_workers: int | None = Field(
+        default=None, ge=1, description="Inference threads; default: one per usable core."
+    )
+    inference_threads: int | None = Field(
+        default=None, ge=1, description="Threads inside each model call; default: cores/workers."
+    )
+    inference_queue_size: int = Field(
+        default=32, ge=0, description="Requests waiting for a worker before 503s are answered."
+    )
+    manifest_poll_s: float = Field(
+        default=2.0, gt=0, description="How often the API checks the model manifest for changes."
+    )
+    record_analyses: bool = Field(
+        default=True, description="Store each served analysis (for feedback and evaluation)."
+    )
+
     @property
     def model_cache_dir(self) -> Path:
         return self.home / "models"

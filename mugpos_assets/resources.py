@@ -18,14 +18,16 @@ from mugpos.models.loader import load_detector, load_embedder
 from mugpos.models.store import ModelStore
 from mugpos.objectstore.base import ObjectStore, open_object_store
 from mugpos.settings import Settings, get_settings
+from mugpos.vectorindex.base import VectorIndex
 
 
 def resolve_settings(**overrides: Any) -> Settings:
-    """Engine settings with the resource's explicitly configured fields on top."""
+    """Engine settings with the resource's explicitly configured fields on top (validated, so
+    a URI given here becomes a secret like one read from the environment)."""
     update = {k: v for k, v in overrides.items() if v is not None}
-    if "home" in update:
-        update["home"] = Path(update["home"])
-    return get_settings().model_copy(update=update)
+    if not update:
+        return get_settings()
+    return Settings(**{**get_settings().model_dump(), **update})
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -105,3 +107,18 @@ class DocumentStoreResource(dg.ConfigurableResource):
         if "://" not in location:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         return open_document_store(location)
+
+
+class VectorIndexResource(dg.ConfigurableResource):
+    """The embedded local index by default; MongoDB Atlas Vector Search for a mongodb+srv URI."""
+
+    home: str | None = None
+    uri: str | None = None
+
+    def location(self) -> str:
+        return resolve_settings(home=self.home, vector_index_uri=self.uri).vector_index_location
+
+    def open(self, num_dimensions: int | None = None) -> VectorIndex:
+        from mugpos.vectorindex import open_vector_index
+
+        return open_vector_index(self.location(), num_dimensions=num_dimensions)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymongo
 import pytest
 
 # Libraries must never reach for a hub from tests (this machine has no route to one).
@@ -45,3 +51,59 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("MUGPOS_"):
             monkeypatch.delenv(key)
     yield
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server_command() -> list[str]:
+    script = Path(sys.executable).with_name("nx-27017")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("nx-27017")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "nx_27017.nx_27017"]
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mongodb://127.0.0.1:<port>`` of an nx-27017 server that lives for the session."""
+    root = tmp_path_factory.mktemp("nx27017")
+    port = _free_port()
+    log = (root / "server.out").open("wb")
+    args = {
+        "--host": "127.0.0.1",
+        "--port": str(port),
+        "--data-dir": str(root / "data"),
+        "--log-file": str(root / "nx.log"),
+        "--pid-file": str(root / "nx.pid"),
+    }
+    command = [*_server_command(), *(part for pair in args.items() for part in pair)]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"nx-27017 exited: {(root / 'server.out').read_text()[-2000:]}")
+            try:
+                with pymongo.MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+                    client.admin.command("ping")
+                break
+            except pymongo.errors.PyMongoError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield uri
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

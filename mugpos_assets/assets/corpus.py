@@ -16,6 +16,11 @@ CORPUS_GROUP = "corpus"
 MAX_REJECT_RATE = 0.25
 
 
+class SampleImagesConfig(dg.Config):
+    n_scenes: int = 24
+    seed: int = 0
+
+
 @dg.asset(
     group_name=CORPUS_GROUP,
     kinds={"python", "jpeg"},
@@ -24,14 +29,14 @@ MAX_REJECT_RATE = 0.25
     "tabletop scenes and a few deliberately bad files (they show the reject log at work).",
 )
 def sample_images(
-    context: dg.AssetExecutionContext, corpus: CorpusResource
+    context: dg.AssetExecutionContext, config: SampleImagesConfig, corpus: CorpusResource
 ) -> dg.MaterializeResult:
     source = corpus.source_store()
     if not isinstance(source, LocalObjectStore):
         raise dg.Failure(
             "sample images are written to a local inbox; the configured source is remote"
         )
-    paths = build_sample_corpus(source.root)
+    paths = build_sample_corpus(source.root, n_scenes=config.n_scenes, seed=config.seed)
     context.log.info(f"{len(paths)} sample files in {source.root}")
     return dg.MaterializeResult(
         metadata={"files": len(paths), "inbox": dg.MetadataValue.path(str(source.root))}

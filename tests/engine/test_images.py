@@ -79,7 +79,7 @@ def test_byte_limit(tmp_path: Path) -> None:
 
 def test_unsupported_format_is_named() -> None:
     data = _save(Image.new("RGB", (8, 8)), "BMP")
-    with pytest.raises(ImageError, match="unsupported image format BMP"):
+    with pytest.raises(ImageError, match="not a recognised image"):
         decode_image(data)
 
 
@@ -159,3 +159,12 @@ def test_garbage_after_valid_header() -> None:
     corrupt = data[:100] + bytes(range(256)) * 40
     with pytest.raises(ImageError):
         decode_image(corrupt)
+
+
+def test_decoder_ignores_a_monkey_patched_pillow_open() -> None:
+    """ultralytics patches PIL.Image.open at import; our decoder must not go through it."""
+    import ultralytics.utils.patches  # noqa: F401 - applies the patch
+
+    assert Image.open.__module__ != "PIL.Image"
+    with pytest.raises(ImageError, match="not a recognised image"):
+        decode_image(b"plain text, not a picture" * 10)

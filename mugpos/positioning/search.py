@@ -1,0 +1,125 @@
+"""The smallest move of each mug: an exact search over candidate points, many mugs at once.
+
+Why exact: the feasible region of a constraint set is bounded by pieces of its primitives'
+boundaries (segments and arcs). The feasible point nearest to the start ``p0`` is therefore
+``p0``, the point of one piece nearest to ``p0``, or a point where two pieces meet. We
+enumerate exactly those candidates, score each by the weighted sum of the groups it violates,
+and keep the lexicographic minimum of (violated weight, distance). With no feasible point the
+same enumeration yields the least-severe compromise, because the best point for *any* subset of
+groups is also among the candidates.
+
+Speed: the nearest points of single pieces are cheap and usually include a feasible point at
+distance ``rho``; a nearer intersection can only involve pieces that pass within ``rho`` of
+``p0``, which prunes the pairwise step to a handful of pieces. Candidates are checked nearest
+first in small chunks, so the first feasible one ends the search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mugpos.positioning.boundary import intersections, projections
+from mugpos.positioning.cset import ConstraintSet, costs, violated
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    point: tuple[float, float]
+    cost: float  # weighted sum of violated groups at ``point``
+    ok: np.ndarray  # (G,) groups satisfied at ``point``
+
+
+CHUNK = 64  # candidates checked per numpy pass, nearest first
+
+
+def _in_work_area(points: np.ndarray, cs: ConstraintSet) -> np.ndarray:
+    """Drop candidates outside the hard rectangle (row 0), unless none is inside it."""
+    keep = ((points >= cs.cores[0, :2] - cs.tol) & (points <= cs.cores[0, 2:] + cs.tol)).all(1)
+    return points[keep] if keep.any() else points
+
+
+def _nearest_first(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> np.ndarray:
+    """Candidate order by distance, rounded in scale-free units (so a resized image breaks
+    ties the same way); equal distances keep candidate order, which is deterministic."""
+    d = (points - p0) / cs.unit_len
+    return np.argsort(np.round(np.sqrt((d * d).sum(axis=1)), 9), kind="stable")
+
+
+def _first_feasible(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> int:
+    """Index of the nearest candidate that violates nothing, or -1.
+
+    Checked in chunks, nearest first: usually the first chunk decides, so most candidates are
+    never evaluated.
+    """
+    order = _nearest_first(points, p0, cs)
+    for lo in range(0, order.shape[0], CHUNK):
+        idx = order[lo : lo + CHUNK]
+        hit = np.flatnonzero(~violated(points[idx], cs).any(axis=1))
+        if hit.size:
+            return int(idx[hit[0]])
+    return -1
+
+
+def _result(point: np.ndarray, cs: ConstraintSet, feasible: bool = False) -> SearchResult:
+    xy = (float(point[0]), float(point[1]))
+    if feasible:
+        return SearchResult(point=xy, cost=0.0, ok=np.ones(cs.n_groups, dtype=bool))
+    bad = violated(point[None], cs)[0]
+    return SearchResult(point=xy, cost=float(bad.astype(np.float64) @ cs.weight), ok=~bad)
+
+
+def best_position(
+    start: tuple[float, float], cs: ConstraintSet, bad0: np.ndarray | None = None
+) -> SearchResult:
+    """The nearest point to ``start`` that violates the least weight (0 when feasible).
+
+    ``bad0``: the groups violated at ``start``, when the caller already knows them.
+    """
+    p0 = np.asarray(start, dtype=np.float64)
+    if bad0 is None:
+        bad0 = violated(p0[None], cs)[0]
+    if not bad0.any():
+        return SearchResult(point=start, cost=0.0, ok=~bad0)
+    pc, tol = cs.pieces, cs.tol
+    nv, nh, na = pc.v.shape[0], pc.h.shape[0], pc.a.shape[0]
+    pv, ph, pa = projections(
+        np.broadcast_to(p0, (nv, 2)), np.broadcast_to(p0, (nh, 2)), np.broadcast_to(p0, (na, 2)), pc
+    )
+    cheap = np.concatenate([pv, ph, pa, p0[None]])  # p0 itself: the best compromise may be to stay
+    inside = _in_work_area(cheap, cs)
+    k = _first_feasible(inside, p0, cs)
+    if k >= 0:
+        # A nearer point can only be where two pieces passing within rho of p0 meet.
+        rho2 = (float(np.sqrt(((inside[k] - p0) ** 2).sum())) + tol) ** 2
+        near = ((cheap - p0) ** 2).sum(axis=1) <= rho2
+        pieces = pc.select(near[:nv], near[nv : nv + nh], near[nv + nh : nv + nh + na])
+        zeros = [np.zeros(x.shape[0], dtype=np.intp) for x in (pieces.v, pieces.h, pieces.a)]
+        pairs, _ = intersections(pieces, *zeros, tol)
+        pairs = pairs[((pairs - p0) ** 2).sum(axis=1) <= rho2]
+        points = np.concatenate([inside[k : k + 1], _in_work_area(pairs, cs)])
+        return _result(points[_first_feasible(points, p0, cs)], cs, feasible=True)
+    zeros = [np.zeros(n, dtype=np.intp) for n in (nv, nh, na)]
+    pairs, _ = intersections(pc, *zeros, tol)
+    points = np.concatenate([inside, _in_work_area(pairs, cs)])
+    k = _first_feasible(points, p0, cs)
+    if k >= 0:
+        return _result(points[k], cs, feasible=True)
+    # Nothing is feasible: the least violated weight, then the nearest.
+    order = _nearest_first(points, p0, cs)
+    cost = costs(points[order], cs)
+    return _result(points[order[int(np.argmin(cost))]], cs)
+
+
+def best_positions(
+    starts: Sequence[tuple[float, float]],
+    sets: Sequence[ConstraintSet],
+    bad0: Sequence[np.ndarray] | None = None,
+) -> list[SearchResult]:
+    """:func:`best_position` for several mugs."""
+    return [
+        best_position(s, cs, None if bad0 is None else bad0[j])
+        for j, (s, cs) in enumerate(zip(starts, sets, strict=True))
+    ]

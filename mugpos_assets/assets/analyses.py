@@ -1,0 +1,107 @@
+"""Scene analyses per shard: detections and positions of every corpus image.
+
+Written as Parquet and, document by document, into the document store (SQLite by default,
+MongoDB in production), where the API's feedback later joins them.
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mugpos.analysis import AnalysisOptions
+from mugpos.corpus import CORPUS_SCHEMA, read_table, write_table
+from mugpos.docstore.base import Collection
+from mugpos.models.catalog import get_spec
+from mugpos.rules.repository import RuleRepository
+from mugpos.scene_analyses import analyse_shard
+from mugpos.settings import get_settings
+from mugpos_assets.assets.embeddings import GPU_POOL
+from mugpos_assets.assets.models import model_asset_key
+from mugpos_assets.partitions import shard_partitions
+from mugpos_assets.resources import (
+    CorpusResource,
+    DeviceResource,
+    DocumentStoreResource,
+    ModelStoreResource,
+)
+
+ANALYSES_COLLECTION = "analyses"
+
+
+def analyses_path(corpus: CorpusResource, model_id: str, shard: str) -> Path:
+    return corpus.settings().home / "analyses" / model_id / f"{shard}.parquet"
+
+
+_DETECTOR = get_spec(get_settings().detector)
+
+
+@dg.asset(
+    group_name="analyses",
+    partitions_def=shard_partitions,
+    deps=["image_corpus", model_asset_key(_DETECTOR)],
+    kinds={"python", "parquet", "sqlite"},
+    owners=["team:ml-platform"],
+    pool=GPU_POOL,
+    code_version=f"1-{_DETECTOR.id}-{_DETECTOR.version}",
+    description="Detections, positions, rule results and scores of every image of one shard, "
+    "from the one analysis function the API also uses, against the enabled rules of the "
+    "document store. Parquet per shard, plus one document per image in the 'analyses' "
+    "collection.",
+)
+def scene_analyses(
+    context: dg.AssetExecutionContext,
+    corpus: CorpusResource,
+    model_store: ModelStoreResource,
+    device: DeviceResource,
+    documents: DocumentStoreResource,
+) -> dg.MaterializeResult:
+    shard = context.partition_key
+    detector = model_store.load_detector(device.choose(context.log))
+    images = read_table(corpus.layout().shard_table(shard), CORPUS_SCHEMA)
+    out = analyses_path(corpus, detector.id, shard)
+    previous = pq.read_table(out) if out.is_file() else None
+    with documents.open() as store:
+        rules = RuleRepository(store).rule_set()
+        options = AnalysisOptions(rules=rules.rules)
+
+        def progress(done: int, total: int, rate: float) -> None:
+            context.log.info(f"shard {shard}: analysed {done}/{total} images ({rate:.1f}/s)")
+
+        table, computed = analyse_shard(detector, images, previous, options, progress=progress)
+        write_table(table, out)
+        removed = sync_documents(store.collection(ANALYSES_COLLECTION), table, shard, detector.id)
+    mugs = sum(table.column("n_mugs").to_pylist())
+    return dg.MaterializeResult(
+        metadata={
+            "images": table.num_rows,
+            "computed": computed,
+            "mugs": mugs,
+            "images_with_mugs": sum(table.column("has_mug").to_pylist()),
+            "rules": len(rules.rules),
+            "documents_removed": removed,
+            "model_id": detector.id,
+            "path": dg.MetadataValue.path(str(out)),
+        }
+    )
+
+
+def sync_documents(collection: Collection, table: pa.Table, shard: str, model_id: str) -> int:
+    """Upsert one document per analysed image; delete those of images that left the shard."""
+    keep = set()
+    for row in table.to_pylist():
+        doc_id = f"{model_id}:{row['sha256']}"
+        keep.add(doc_id)
+        doc = {k: v for k, v in row.items() if k != "analysis_json"}
+        doc.update(_id=doc_id, source="corpus", analysis=json.loads(row["analysis_json"]))
+        collection.replace(doc)
+    stale = [
+        d["_id"]
+        for d in collection.find({"shard": shard, "model_id": model_id, "source": "corpus"})
+        if d["_id"] not in keep
+    ]
+    for doc_id in stale:
+        collection.delete(doc_id)
+    return len(stale)
