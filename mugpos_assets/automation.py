@@ -119,3 +119,12 @@ def inbox_sensor(context: dg.SensorEvaluationContext, corpus: CorpusResource):  
     context.log.info(f"inbox changed: refreshing shards {', '.join(sorted(shards))}")
     stamp = sha256_bytes(json.dumps(state, sort_keys=True).encode())[:12]
     return [dg.RunRequest(run_key=f"inbox-{stamp}-{s}", partition_key=s) for s in sorted(shards)]
+
+
+freshness_automation = dg.AutomationConditionSensorDefinition(
+    "freshness_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Evaluates the assets' automation conditions: the vector index follows new "
+    "embeddings eagerly, and a model version change re-analyses and re-embeds every shard.",
+)

@@ -10,9 +10,15 @@ from mugpos.settings import get_settings
 from mugpos_assets.assets.analyses import scene_analyses
 from mugpos_assets.assets.corpus import corpus_reject_rate, image_corpus, sample_images
 from mugpos_assets.assets.embeddings import image_embeddings
+from mugpos_assets.assets.exports import export_assets
 from mugpos_assets.assets.index import INDEX_CHECKS, vector_index
 from mugpos_assets.assets.models import model_assets, model_manifest
-from mugpos_assets.automation import inbox_sensor, nightly_reembed, shard_refresh_job
+from mugpos_assets.automation import (
+    freshness_automation,
+    inbox_sensor,
+    nightly_reembed,
+    shard_refresh_job,
+)
 from mugpos_assets.resources import (
     CorpusResource,
     DeviceResource,
@@ -38,6 +44,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 defs = dg.Definitions(
     assets=[
         *model_assets,
+        *export_assets,
         model_manifest,
         sample_images,
         image_corpus,
@@ -48,6 +55,6 @@ defs = dg.Definitions(
     asset_checks=[corpus_reject_rate, *INDEX_CHECKS],
     jobs=[shard_refresh_job],
     schedules=[nightly_reembed],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, freshness_automation],
     resources=build_resources(),
 )

@@ -45,7 +45,7 @@ def load_detector(
         if onnx_path.is_file() and device.kind == "cpu":
             from mugpos.models.yolo_onnx import YoloOnnxDetector
 
-            return YoloOnnxDetector(spec, onnx_path, providers=device.onnx_providers)
+            return YoloOnnxDetector(spec, onnx_path, providers=device.onnx_providers, rect=True)
         from mugpos.models.yolo_native import UltralyticsDetector
 
         return UltralyticsDetector(spec, store.fetch(spec).path(), device=device)

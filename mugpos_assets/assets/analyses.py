@@ -45,6 +45,8 @@ _DETECTOR = get_spec(get_settings().detector)
     kinds={"python", "parquet", "sqlite"},
     owners=["team:ml-platform"],
     pool=GPU_POOL,
+    # A new model version (part of the code version) recomputes every shard.
+    automation_condition=dg.AutomationCondition.code_version_changed(),
     code_version=f"1-{_DETECTOR.id}-{_DETECTOR.version}",
     description="Detections, positions, rule results and scores of every image of one shard, "
     "from the one analysis function the API also uses, against the enabled rules of the "

@@ -30,6 +30,8 @@ def _embedder_spec():  # type: ignore[no-untyped-def]
     kinds={"python", "parquet"},
     owners=["team:ml-platform"],
     pool=GPU_POOL,
+    # A new model version (part of the code version) recomputes every shard.
+    automation_condition=dg.AutomationCondition.code_version_changed(),
     # The embedder's version is part of the code version: a new model version re-embeds all.
     code_version=f"1-{_embedder_spec().id}-{_embedder_spec().version}",
     description="Image embeddings of one corpus shard (sha256, model id/version, L2-normalised "

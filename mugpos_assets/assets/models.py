@@ -18,6 +18,15 @@ def model_asset_key(spec: ModelSpec) -> dg.AssetKey:
     return dg.AssetKey(["models", spec.id.replace("-", "_")])
 
 
+def export_asset_key(spec: ModelSpec) -> dg.AssetKey:
+    return dg.AssetKey(["models", f"{spec.id.replace('-', '_')}_onnx"])
+
+
+def has_export(spec: ModelSpec) -> bool:
+    """Models served through an ONNX export (the SSD already is a LiteRT model)."""
+    return spec.family in ("yolo", "clip")
+
+
 def _build_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=model_asset_key(spec),
@@ -54,7 +63,14 @@ model_assets = [_build_model_asset(spec) for spec in CATALOG.values()]
 
 @dg.asset(
     group_name=MODELS_GROUP,
-    deps=[model_asset_key(spec) for spec in CATALOG.values()],
+    deps=[
+        *(model_asset_key(spec) for spec in CATALOG.values()),
+        *(
+            dg.AssetKey(["models", f"{s.id.replace('-', '_')}_onnx"])
+            for s in CATALOG.values()
+            if s.family in ("yolo", "clip")
+        ),
+    ],
     kinds={"python", "json"},
     owners=["team:ml-platform"],
     description="The model manifest the API serves from: model ids, versions, file paths, sha256 "

@@ -236,3 +236,26 @@ def test_exports_are_atomic_and_offline(yolo_onnx_dynamic: Path, yolo_onnx_stati
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
     meta = {p.key: p.value for p in onnx.load(str(yolo_onnx_dynamic)).metadata_props}
     assert meta["imgsz"] == f"[{IMGSZ}, {IMGSZ}]" and "'cup'" in meta["names"]
+
+
+def test_parity_report_of_an_export(yolo_onnx_static: Path, images: list[np.ndarray]) -> None:
+    """The report the Dagster export asset attaches: passes on a faithful export."""
+    from mugpos.models.catalog import YOLOV8N
+    from mugpos.models.parity import yolo_parity
+
+    report = yolo_parity(YOLOV8N, yolo_onnx_static, images[:4], conf=CONF)
+    assert report.passed, report
+    assert report.compared >= 50 and report.unmatched == 0
+    assert report.worst_iou is not None and report.worst_iou >= 0.99
+
+
+def test_parity_report_catches_a_disagreement() -> None:
+    from mugpos.models.parity import match_detections
+
+    a = Detection(label="mug", raw_label="cup", score=0.9, box=Box.from_xyxy((0, 0, 10, 10)))
+    moved = a.model_copy(update={"box": Box.from_xyxy((2, 0, 12, 10))})
+    rescored = a.model_copy(update={"score": 0.8})
+    assert match_detections([a], [a]).passed
+    assert not match_detections([a], [moved]).passed
+    assert not match_detections([a], [rescored]).passed
+    assert match_detections([a], []).unmatched == 1
