@@ -231,3 +231,20 @@ def test_analyses_over_the_mongodb_wire(
     run_shards(res, [shard])
     with open_document_store(f"{mongo_uri}/platform_analyses") as store:
         assert store.collection("analyses").get(f"{SSD}:{COFFEE_SHA}") is None
+
+
+def test_search_by_image_and_text(platform, ssd) -> None:  # type: ignore[no-untyped-def]
+    from mugpos.errors import UnsupportedOperationError
+    from mugpos.images import decode_image
+    from mugpos.search import search_by_image, search_by_text
+
+    home, *_ = platform
+    flipped = encode_jpeg(sample_photo("coffee")[:, ::-1].copy(), quality=90)
+    with open_vector_index(home / "index") as vi:
+        hits = search_by_image(decode_image(flipped), ssd, vi, k=3)
+        assert hits[0].sha256 == COFFEE_SHA and hits[0].score > 0.95
+        assert hits[0].score > hits[1].score
+        only_mugs = search_by_image(decode_image(flipped), ssd, vi, k=3, has_mug=True)
+        assert all(h.has_mug for h in only_mugs)
+        with pytest.raises(UnsupportedOperationError, match="text search needs a CLIP"):
+            search_by_text("a mug on a desk", ssd, vi)
