@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from mugpos.images import DecodedImage
 from mugpos.models.base import Embedder
 from mugpos.vectorindex.base import Hit, SearchFilter, VectorIndex
@@ -17,8 +19,7 @@ def search_by_image(
     has_mug: bool | None = None,
 ) -> list[Hit]:
     vector = embedder.embed_images([image.pixels])[0]
-    flt = SearchFilter(model_id=embedder.id, labels_all=labels_all, has_mug=has_mug)
-    return index.search(vector, k, flt)
+    return _search(vector, embedder, index, k, labels_all, has_mug)
 
 
 def search_by_text(
@@ -32,5 +33,17 @@ def search_by_text(
 ) -> list[Hit]:
     """Raises ``UnsupportedOperationError`` (text search needs CLIP) for image-only embedders."""
     vector = embedder.embed_texts([text])[0]
+    return _search(vector, embedder, index, k, labels_all, has_mug)
+
+
+def _search(
+    vector: np.ndarray,
+    embedder: Embedder,
+    index: VectorIndex,
+    k: int,
+    labels_all: tuple[str, ...],
+    has_mug: bool | None,
+) -> list[Hit]:
+    # Only vectors of the same embedder are comparable.
     flt = SearchFilter(model_id=embedder.id, labels_all=labels_all, has_mug=has_mug)
     return index.search(vector, k, flt)

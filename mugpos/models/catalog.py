@@ -160,44 +160,41 @@ SSD_OIDV4 = ModelSpec(
 
 _ULTRALYTICS_ASSETS = "https://github.com/ultralytics/assets/releases/download/v8.3.0"
 
-YOLOV8N = ModelSpec(
-    id="yolov8n",
-    family="yolo",
-    tasks=("detect",),
-    version="8.3.0",
-    license="AGPL-3.0",
-    description="Ultralytics YOLOv8n trained on COCO (80 classes, 'cup' becomes mug).",
-    files=(
-        ModelFile(
-            name="yolov8n.pt",
-            sha256="f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36",
-            size=6_549_796,
-            sources=(UrlSource(url=f"{_ULTRALYTICS_ASSETS}/yolov8n.pt"),),
-        ),
-    ),
-    input=InputSpec(width=640, height=640, layout="NCHW", resize="letterbox"),
-    labels=COCO80,
-    architecture="yolov8n.yaml",
-)
 
-YOLO11N = ModelSpec(
-    id="yolo11n",
-    family="yolo",
-    tasks=("detect",),
-    version="8.3.0",
-    license="AGPL-3.0",
-    description="Ultralytics YOLO11n trained on COCO (80 classes, 'cup' becomes mug).",
-    files=(
-        ModelFile(
-            name="yolo11n.pt",
-            sha256="0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1",
-            size=5_613_764,
-            sources=(UrlSource(url=f"{_ULTRALYTICS_ASSETS}/yolo11n.pt"),),
+def _ultralytics_coco(name: str, title: str, sha256: str, size: int) -> ModelSpec:
+    """An Ultralytics COCO detector released as ``<name>.pt`` in the v8.3.0 assets."""
+    return ModelSpec(
+        id=name,
+        family="yolo",
+        tasks=("detect",),
+        version="8.3.0",
+        license="AGPL-3.0",
+        description=f"Ultralytics {title} trained on COCO (80 classes, 'cup' becomes mug).",
+        files=(
+            ModelFile(
+                name=f"{name}.pt",
+                sha256=sha256,
+                size=size,
+                sources=(UrlSource(url=f"{_ULTRALYTICS_ASSETS}/{name}.pt"),),
+            ),
         ),
-    ),
-    input=InputSpec(width=640, height=640, layout="NCHW", resize="letterbox"),
-    labels=COCO80,
-    architecture="yolo11n.yaml",
+        input=InputSpec(width=640, height=640, layout="NCHW", resize="letterbox"),
+        labels=COCO80,
+        architecture=f"{name}.yaml",
+    )
+
+
+YOLOV8N = _ultralytics_coco(
+    "yolov8n",
+    "YOLOv8n",
+    "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36",
+    6_549_796,
+)
+YOLO11N = _ultralytics_coco(
+    "yolo11n",
+    "YOLO11n",
+    "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1",
+    5_613_764,
 )
 
 CLIP_VIT_B32 = ModelSpec(
