@@ -107,6 +107,46 @@ class Settings(BaseSettings):
         default=True, description="Store each served analysis (for feedback and evaluation)."
     )
 
+    # Backups ---------------------------------------------------------------------------------
+    # Read by mugpos.backup (backups and restore) and mugpos.objectstore.s3 (every S3/R2 client).
+    backup_uri: str | None = Field(
+        default=None,
+        description="Where backups go: a directory (default <home>/backups) or "
+        "s3://bucket/prefix (Cloudflare R2 with MUGPOS_S3_ENDPOINT_URL and the S3 keys).",
+    )
+    backup_keep: int = Field(
+        default=14, ge=1, description="Backup manifests kept by retention (the newest N)."
+    )
+    backup_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Retention spares unreferenced objects younger than this: a backup still "
+        "uploading has not written the manifest that will name them yet.",
+    )
+    backup_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Objects uploaded or downloaded at once."
+    )
+    backup_verify_sample: int = Field(
+        default=8, ge=1, description="Objects the backup check reads back and re-hashes."
+    )
+    s3_part_size_mb: int = Field(
+        default=16,
+        ge=5,
+        le=5120,
+        description="Multipart threshold and part size of S3/R2 transfers (S3's minimum is 5).",
+    )
+    s3_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries per S3 request (botocore standard retries: backoff with jitter).",
+    )
+    s3_connect_timeout_s: float = Field(default=10.0, gt=0)
+    s3_read_timeout_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def backup_location(self) -> str:
+        return self.backup_uri or str(self.home / "backups")
+
     @property
     def model_cache_dir(self) -> Path:
         return self.home / "models"

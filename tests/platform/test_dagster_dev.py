@@ -106,7 +106,7 @@ def test_graphql_lists_groups_checks_schedules_sensors(dagster_dev: str) -> None
     assert location["__typename"] == "RepositoryLocation", location
     repo = data["repositoriesOrError"]["nodes"][0]
     groups = {g["groupName"] for g in repo["assetGroups"]}
-    assert {"models", "corpus", "analyses", "embeddings", "index"} <= groups
+    assert {"models", "corpus", "analyses", "embeddings", "index", "evaluation", "backups"} <= groups
     keys = {"/".join(n["assetKey"]["path"]) for n in repo["assetNodes"]}
     assert {
         "image_corpus",
@@ -115,7 +115,7 @@ def test_graphql_lists_groups_checks_schedules_sensors(dagster_dev: str) -> None
         "vector_index",
         "model_manifest",
     } <= keys
-    assert {s["name"] for s in repo["schedules"]} == {"nightly_reembed"}
+    assert {s["name"] for s in repo["schedules"]} == {"nightly_reembed", "daily_backup_schedule"}
     assert {s["name"] for s in repo["sensors"]} >= {"inbox_sensor"}
     assert "shard_refresh" in {j["name"] for j in repo["jobs"]}
     corpus_checks = [
