@@ -1,4 +1,4 @@
-"""The ``mugpos`` command line: models, detection and the demo job.
+"""The ``mugpos`` command line: models, detection, positioning and the demo job.
 
 Errors the engine raises on purpose are printed as one red line (exit 2); tracebacks are kept
 for real bugs.
@@ -7,16 +7,23 @@ for real bugs.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from mugpos.errors import MugposError
+
+if TYPE_CHECKING:
+    from mugpos.analysis import AnalysisResult
+    from mugpos.positioning.models import Distance, MugPosition, Vector
+    from mugpos.rules.schema import Rule
 
 app = typer.Typer(help="Mug positioning: models, detection, analysis.", no_args_is_help=True)
 models_app = typer.Typer(help="The model catalog and the local model store.", no_args_is_help=True)
@@ -160,6 +167,276 @@ def detect(
 
 @app.command()
 @friendly_errors
+def position(
+    images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, WebP, GIF).")],
+    rules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rules",
+            help="A rules file (a JSON rules export, a JSON list of rules or sentences, or text "
+            "with one sentence per line) or one sentence; repeatable.",
+        ),
+    ] = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            help='A rule in plain language, e.g. "Keep mugs 10 cm from the laptop"; repeatable.',
+        ),
+    ] = None,
+    scale_mm_per_px: Annotated[
+        float | None, typer.Option("--scale-mm-per-px", help="Millimetres per pixel.")
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help='An object of known size that sets the scale: "the laptop is 31 cm wide".'
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Detector id (default: settings).")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Minimum score.")] = 0.3,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Annotated picture: a .png file for one image, a directory for several."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the analysis as JSON (one document per image).")
+    ] = False,
+    zones: Annotated[bool, typer.Option(help="Draw the zone grid on the picture.")] = True,
+) -> None:
+    """Judge where each mug stands against placement rules and say how to move it.
+
+    Prints a table per image (zone, position, clearances, violated rules, suggested move,
+    score) and draws the same on the photo with --out.
+    """
+    from mugpos.analysis import AnalysisOptions, analyze
+    from mugpos.images import decode_image
+    from mugpos.models.loader import load_detector
+    from mugpos.render_analysis import draw_analysis
+    from mugpos.settings import get_settings
+
+    # Rules and scale first: a typo should fail before the model loads.
+    options = AnalysisOptions(
+        rules=tuple(_load_rules(rules or [], rule or [])),
+        scale=_scale(scale_mm_per_px, reference),
+        score_threshold=threshold,
+    )
+    settings = get_settings()
+    detector = load_detector(model, settings=settings)
+    many = len(images) > 1 or (out is not None and out.suffix == "")
+    # With --json, stdout carries only JSON; everything else goes to stderr.
+    say = err_console if json_out else console
+    failures = 0
+    for path in _progress(images, "positioning"):
+        try:
+            decoded = decode_image(
+                path, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+            )
+        except MugposError as exc:
+            failures += 1
+            err_console.print(f"[red]✗ {path}[/]: {exc.message}")
+            continue
+        result = analyze(decoded, detector=detector, options=options)
+        if json_out:
+            typer.echo(result.model_dump_json(exclude={"embedding"}, indent=None if many else 2))
+        else:
+            _print_analysis(path, result)
+        if out is not None:
+            target = out / f"{path.stem}.analysis.png" if many else out
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_analysis(decoded.pixels, result, show_zones=zones).save(target)
+            say.print(f"annotated picture → {target}")
+    if failures:
+        raise typer.Exit(2)
+
+
+def _fail(message: str, hint: str | None = None) -> NoReturn:
+    """One red line (and a hint), exit code 2: what friendly_errors does, for CLI input."""
+    err_console.print(f"[bold red]error[/]: {message}", markup=True, highlight=False)
+    if hint:
+        err_console.print(f"  [dim]{hint}[/]", highlight=False)
+    raise typer.Exit(2)
+
+
+def _sentence(text: str, source: str) -> Rule:
+    from mugpos.rules.errors import RuleParseError
+    from mugpos.rules.parser import parse_rule
+
+    try:
+        return parse_rule(text).rule
+    except RuleParseError as exc:
+        _fail(
+            f"{source} {text!r}: {exc.message}",
+            "try: " + " · ".join(exc.suggestions[:3]) if exc.suggestions else None,
+        )
+
+
+def _load_rules(specs: list[str], sentences: list[str]) -> list[Rule]:
+    """Rules from ``--rules`` (files or sentences) and ``--rule`` sentences, first id wins."""
+    found: list[Rule] = []
+    for spec in specs:
+        path = Path(spec).expanduser()
+        if path.is_file():
+            found += _rules_file(path)
+        elif re.fullmatch(r"\.(json|txt)", path.suffix, re.IGNORECASE):
+            _fail(f"rules file {spec} not found")
+        else:
+            found.append(_sentence(spec, "rule"))
+    found += [_sentence(text, "rule") for text in sentences]
+    unique: dict[str, Rule] = {}
+    for r in found:
+        unique.setdefault(r.id, r)  # the same sentence twice is one rule
+    return [r for r in unique.values() if r.enabled]
+
+
+def _rules_file(path: Path) -> list[Rule]:
+    """A rules export (``mugpos.rules``), a JSON list or ``{"rules": [...]}`` of rule objects or
+    sentences, or a text file with one sentence per line (``#`` starts a comment)."""
+    from pydantic import ValidationError
+
+    from mugpos.docstore.sqlite import SqliteDocumentStore
+    from mugpos.rules.repository import EXPORT_FORMAT, RuleRepository
+    from mugpos.rules.schema import Rule
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() != ".json" and text.lstrip()[:1] not in ("[", "{"):
+        lines = [ln.strip() for ln in text.splitlines()]
+        return [_sentence(ln, f"{path.name}:") for ln in lines if ln and not ln.startswith("#")]
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        _fail(f"rules file {path}: not JSON ({exc})")
+    if isinstance(doc, dict) and doc.get("format") == EXPORT_FORMAT:
+        # The repository validates exports all-or-nothing; an in-memory store reuses that.
+        with SqliteDocumentStore() as store:
+            repo = RuleRepository(store)
+            repo.import_json(text)
+            return list(repo.rule_set().rules)
+    items = doc.get("rules") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        _fail(f"rules file {path}: expected a rules export, a list of rules or {{'rules': [...]}}")
+    out = []
+    for n, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(_sentence(item, f"{path.name} #{n}:"))
+            continue
+        try:
+            out.append(Rule.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "rule"
+            _fail(f"rules file {path}, rule #{n}: {where}: {first['msg']}")
+    return out
+
+
+def _scale(mm_per_px: float | None, reference: str | None) -> Any:
+    from mugpos.rules.errors import RuleParseError
+    from mugpos.rules.parser import parse_reference
+    from mugpos.units import Scale
+
+    if mm_per_px is not None and reference is not None:
+        _fail("give --scale-mm-per-px or --reference, not both")
+    if mm_per_px is not None:
+        if not mm_per_px > 0:
+            _fail(f"--scale-mm-per-px must be positive, got {mm_per_px}")
+        return Scale(mm_per_px=mm_per_px)
+    if reference is not None:
+        try:
+            return Scale(reference=parse_reference(reference))
+        except RuleParseError as exc:
+            _fail(f"reference {reference!r}: {exc.message}")
+    return None
+
+
+def _length(d: Distance) -> str:
+    text = f"{d.px:.0f} px · {d.pct:.1f}%"
+    return text + (f" · {d.mm / 10:.1f} cm" if d.mm is not None else "")
+
+
+def _move(v: Vector) -> list[str]:
+    """A move as plain directions, one line per axis, in px, % and cm."""
+    lines = []
+    for px, pct, mm, pos, neg in (
+        (v.dx_px, v.dx_pct, v.dx_mm, "right", "left"),
+        (v.dy_px, v.dy_pct, v.dy_mm, "down", "up"),
+    ):
+        if abs(px) >= 0.5:
+            cm = f" · {abs(mm) / 10:.1f} cm" if mm is not None else ""
+            lines.append(f"{pos if px > 0 else neg} {abs(px):.0f} px · {abs(pct):.1f}%{cm}")
+    return lines or ["by < 1 px"]
+
+
+def _clearances(mp: MugPosition) -> list[str]:
+    edge = getattr(mp.edges, mp.edges.nearest)
+    lines = [f"{mp.edges.nearest} edge {_length(edge)}"]
+    if mp.objects:
+        o = min(mp.objects, key=lambda r: (not r.on, r.distance.px))
+        lines.append(f"on the {o.label}" if o.on else f"{o.label} {_length(o.distance)}")
+    if mp.mugs:
+        m = min(mp.mugs, key=lambda r: r.distance.px)
+        lines.append(f"mug {m.mug} " + ("overlapping" if m.overlapping else _length(m.distance)))
+    return lines
+
+
+def _print_analysis(path: Path, result: AnalysisResult) -> None:
+    """One table row per mug, then what the picture's corner says: suggestions and notes."""
+    from rich.text import Text
+
+    size = f"{result.image.width:.0f}x{result.image.height:.0f}"
+    score = result.scores.scene
+    title = f"{path.name} ({size}) — {result.model_id} — scene score {score:.0f}/100"
+    layout = result.layout
+    if not layout.mugs:
+        console.print(Text(title, style="bold"))
+    else:
+        table = Table(title=title, show_lines=True)
+        for col in ("mug", "zone", "position", "clearances", "violated rules", "move", "score"):
+            table.add_column(col, justify="right" if col in ("mug", "score") else "left")
+        by_mug: dict[int, list[str]] = {}
+        checked: set[int] = set()
+        for rr in result.rule_results:
+            if rr.mug is not None and rr.status != "not_applicable":
+                checked.add(rr.mug)
+            if rr.mug is not None and rr.status == "violated":
+                by_mug.setdefault(rr.mug, []).append(rr.rule_name)
+        for mp in layout.mugs:
+            sg = next((s for s in result.suggestions if s.mug == mp.index), None)
+            if sg is None or not sg.needed:
+                move = Text("stay", style="green")
+            else:
+                lines = _move(sg.move) if sg.move.length_px >= 0.5 else ["no better spot"]
+                move = Text("\n".join(lines), style="green" if sg.feasible else "dark_orange")
+                if not sg.feasible:
+                    move.append("\n(best compromise)", style="dim")
+            bad = by_mug.get(mp.index)
+            violated = (
+                Text("\n".join(bad), style="red")
+                if bad
+                else Text("none" if mp.index in checked else "no rules", style="dim")
+            )
+            u, v = mp.center_work_area.x * 100, mp.center_work_area.y * 100
+            table.add_row(
+                str(mp.index),
+                Text(mp.zone or "outside the work area"),
+                f"x {u:.0f}% · y {v:.0f}%",
+                Text("\n".join(_clearances(mp))),
+                violated,
+                move,
+                f"{result.scores.mugs[mp.index]:.0f}",
+            )
+        console.print(table)
+    for sg in result.suggestions:
+        if sg.needed:
+            console.print(Text(f"→ {sg.message}", style="green" if sg.feasible else "dark_orange"))
+    for rr in result.rule_results:
+        if rr.mug is None and rr.status == "violated":
+            console.print(Text(f"✗ {rr.rule_name}: {rr.message}", style="red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+
+
+@app.command()
+@friendly_errors
 def demo(
     out: Annotated[Path | None, typer.Option(help="Where to write samples and pictures.")] = None,
 ) -> None:
@@ -173,6 +450,13 @@ def demo(
     models_fetch(None, False)
     samples = write_samples(target / "samples")
     detect(samples, None, 0.3, target / "annotated")
+    console.rule("[bold]the coffee photo against two placement rules")
+    position(
+        [samples[0]],
+        rules=None,
+        rule=["No mug within 10% of the table edge", "The mug should be centered"],
+        out=target / "annotated" / "coffee.analysis.png",
+    )
 
 
 def _load_plugins() -> None:
@@ -193,7 +477,8 @@ _load_plugins()
 
 
 def _progress(items: list[Path], what: str) -> Any:
-    if len(items) < 3:
+    """A tqdm bar (on stderr) when there is more than one image."""
+    if len(items) < 2:
         return items
     from tqdm import tqdm
 

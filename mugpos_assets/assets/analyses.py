@@ -4,6 +4,7 @@ Written as Parquet and, document by document, into the document store (SQLite by
 MongoDB in production), where the API's feedback later joins them.
 """
 
+import base64
 import json
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mugpos.analysis import AnalysisOptions
+from mugpos.analysis import AnalysisOptions, AnalysisResult
 from mugpos.corpus import CORPUS_SCHEMA, read_table, write_table
 from mugpos.docstore.base import Collection
+from mugpos.errors import MugposError
+from mugpos.images import decode_image
 from mugpos.models.catalog import get_spec
 from mugpos.rules.repository import RuleRepository
 from mugpos.scene_analyses import analyse_shard
@@ -29,6 +32,9 @@ from mugpos_assets.resources import (
 )
 
 ANALYSES_COLLECTION = "analyses"
+SAMPLE_PICTURES = 2
+# Per picture; two base64 pictures stay under ~150 KB of run-storage metadata.
+SAMPLE_PICTURE_BYTES = 54_000
 
 
 def analyses_path(corpus: CorpusResource, model_id: str, shard: str) -> Path:
@@ -76,6 +82,11 @@ def scene_analyses(
         write_table(table, out)
         removed = sync_documents(store.collection(ANALYSES_COLLECTION), table, shard, detector.id)
     mugs = sum(table.column("n_mugs").to_pylist())
+    pictures: dict[str, dg.MetadataValue] = {}
+    try:
+        pictures["sample_pictures"] = dg.MetadataValue.md(sample_pictures(images, table))
+    except (MugposError, OSError, ValueError) as exc:  # a preview must never fail the shard
+        context.log.warning(f"shard {shard}: no sample pictures ({exc})")
     return dg.MaterializeResult(
         metadata={
             "images": table.num_rows,
@@ -86,8 +97,33 @@ def scene_analyses(
             "documents_removed": removed,
             "model_id": detector.id,
             "path": dg.MetadataValue.path(str(out)),
+            **pictures,
         }
     )
+
+
+def sample_pictures(images: pa.Table, analyses: pa.Table, limit: int = SAMPLE_PICTURES) -> str:
+    """Markdown with up to ``limit`` annotated pictures (images with mugs first) as inline PNGs,
+    so the Dagster UI shows what the shard's analyses look like without opening a file."""
+    from mugpos.render_analysis import analysis_thumbnail_png
+
+    rows = analyses.to_pylist()  # sorted by sha256: the same samples on every run
+    rows = sorted(rows, key=lambda r: not r["has_mug"])[:limit]
+    by_sha = {r["sha256"]: r for r in images.select(["sha256", "path", "source_key"]).to_pylist()}
+    parts = []
+    for row in rows:
+        src = by_sha.get(row["sha256"])
+        if src is None:
+            continue
+        result = AnalysisResult.model_validate_json(row["analysis_json"])
+        png = analysis_thumbnail_png(
+            decode_image(src["path"]).pixels, result, max_bytes=SAMPLE_PICTURE_BYTES
+        )
+        name = src["source_key"] or Path(src["path"]).name
+        data = base64.b64encode(png).decode("ascii")
+        caption = f"**{name}**: {row['n_mugs']} mug(s), scene score {row['scene_score']:.0f}"
+        parts.append(f"{caption}\n\n![{name}](data:image/png;base64,{data})")
+    return "\n\n".join(parts) or "no images in this shard"
 
 
 def sync_documents(collection: Collection, table: pa.Table, shard: str, model_id: str) -> int:
