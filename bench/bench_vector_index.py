@@ -12,7 +12,7 @@ searched through the public API with filters, Hit objects built). Latency is tim
 round-robin blocks (see ``time_round_robin``); build time of the default includes its saves.
 
     .venv/bin/python bench/bench_vector_index.py                # 100k × 512
-    .venv/bin/python bench/bench_vector_index.py --n 1000000 --only-default
+    .venv/bin/python bench/bench_vector_index.py --n 1000000 --only-default --default-ef 64,128
 """
 
 from __future__ import annotations
@@ -170,7 +170,9 @@ def synthetic_fields(n: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarra
     return shards, labels
 
 
-def default_contenders(x, truth, seed: int, workdir: Path, filters) -> list[Contender]:  # type: ignore[no-untyped-def]
+def default_contenders(
+    x, truth, seed: int, workdir: Path, filters, efs: list[int]
+) -> list[Contender]:  # type: ignore[no-untyped-def]
     """The shipped LocalVectorIndex end to end: upserted per shard (saved after each, as the
     asset does), reopened from disk, searched through the public API with filters."""
     from mugpos.vectorindex import SearchFilter, VectorRecord
@@ -211,15 +213,19 @@ def default_contenders(x, truth, seed: int, workdir: Path, filters) -> list[Cont
     )
     row_of = {sha: i for i, sha in enumerate(shas)}
     out = []
-    for name, flt_kwargs, mask, ftruth in filters:
-        flt = SearchFilter("bench", **flt_kwargs)
+    auto = index.ef_for(n)
+    for ef in efs or [None]:
+        label = "LocalVectorIndex" + (" (default)" if ef is None else "")
+        for name, flt_kwargs, mask, ftruth in filters:
+            flt = SearchFilter("bench", **flt_kwargs)
 
-        def search(q, flt=flt):  # type: ignore[no-untyped-def]
-            return [row_of[h.sha256] for h in index.search(q, 10, flt)]
+            def search(q, flt=flt, ef=ef):  # type: ignore[no-untyped-def]
+                index.ef_search = ef  # read per query: lets one build serve every setting
+                return [row_of[h.sha256] for h in index.search(q, 10, flt)]
 
-        share = 1.0 if mask is None else float(mask.mean())
-        setting = f"{name} ({share:.0%} of rows)"
-        out.append(Contender("LocalVectorIndex (default)", setting, build, search, ftruth))
+            share = 1.0 if mask is None else float(mask.mean())
+            setting = f"ef{ef or f' auto={auto}'}, {name} ({share:.0%} of rows)"
+            out.append(Contender(label, setting, build, search, ftruth))
     return out
 
 
@@ -230,6 +236,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only-default", action="store_true", help="skip the raw library sweep")
+    ap.add_argument(
+        "--default-ef", help="efSearch values to try on the default index instead of its auto one"
+    )
     args = ap.parse_args()
 
     import faiss
@@ -262,7 +271,8 @@ def main() -> None:
             x, truth, 32, 100, [64, 128], filtered=(has_mug[0], has_mug[2], has_mug[3])
         )
     with tempfile.TemporaryDirectory(prefix="mugpos-vbench-") as tmp:
-        contenders += default_contenders(x, truth, args.seed, Path(tmp), filters)
+        efs = [int(e) for e in args.default_ef.split(",")] if args.default_ef else []
+        contenders += default_contenders(x, truth, args.seed, Path(tmp), filters, efs)
         timings = time_round_robin(contenders, queries)
         rows = []
         for c in contenders:

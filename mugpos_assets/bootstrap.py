@@ -111,6 +111,8 @@ def run(refresh: bool = False) -> bool:
                 partition_key=partition,
                 raise_on_error=False,
                 tags={"mugpos/bootstrap": step.name},
+                # The UI keeps every event; the terminal only needs warnings and the summary.
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
             took = time.monotonic() - t0
             failed_checks = [
