@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         "a mongodb:// URI.",
     )
 
+    mlflow_tracking_uri: SecretStr | None = Field(
+        default=None,
+        description="An MLflow server (http://mlflow:5000); default: sqlite under <home>.",
+    )
+
     # S3-compatible object store (Cloudflare R2 in production).
     s3_endpoint_url: str | None = None
     s3_region: str = "auto"

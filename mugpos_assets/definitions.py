@@ -38,6 +38,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     s = get_settings()
     index_uri = dg.EnvVar("MUGPOS_VECTOR_INDEX_URI") if s.vector_index_uri else None
     docs_uri = dg.EnvVar("MUGPOS_DOCUMENT_STORE_URI") if s.document_store_uri else None
+    mlflow_uri = dg.EnvVar("MUGPOS_MLFLOW_TRACKING_URI") if s.mlflow_tracking_uri else None
     backup_uri = dg.EnvVar("MUGPOS_BACKUP_URI") if s.backup_uri else None
     s3_endpoint = dg.EnvVar("MUGPOS_S3_ENDPOINT_URL") if s.s3_endpoint_url else None
     s3_key = dg.EnvVar("MUGPOS_S3_ACCESS_KEY_ID") if s.s3_access_key_id else None
@@ -48,7 +49,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "corpus": CorpusResource(),
         "documents": DocumentStoreResource(uri=docs_uri),
         "index": VectorIndexResource(uri=index_uri),
-        "mlflow": MlflowResource(),
+        "mlflow": MlflowResource(tracking_uri=mlflow_uri),
         "backup": ObjectStoreResource(
             uri=backup_uri,
             endpoint_url=s3_endpoint,
