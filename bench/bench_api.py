@@ -1,0 +1,288 @@
+"""Load test of the positioning API: a real uvicorn process, an httpx-async load generator here.
+
+For cache off and cache on (Redis), at each concurrency, ``--requests`` POST /v1/positions of
+one 640x480 photo (multipart, encoded once), with auth and rate limiting on as in production.
+The raw model time (``detector.run`` on the decoded photo, same threads per call as the
+server's workers) is measured in this process before the load, on an idle server. Prints a
+Markdown table and the command.
+
+    .venv/bin/python bench/bench_api.py --requests 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, machine, markdown_table
+
+BOUNDARY = "mugposbenchboundary"
+
+
+def photo_640x480() -> bytes:
+    from PIL import Image
+    from skimage import data
+
+    buf = io.BytesIO()
+    Image.fromarray(data.coffee()).resize((640, 480)).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def multipart(jpeg: bytes) -> bytes:
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    return head + jpeg + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(port), "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+async def load(url: str, body: bytes, token: str, n: int, concurrency: int) -> dict[str, object]:
+    headers = {
+        "authorization": f"Bearer {token}",
+        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+    }
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    caches: dict[str, int] = {}
+    detect: list[float] = []  # the model's time inside each computed request (server side)
+    remaining = n
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(url, content=body, headers=headers)
+                    ok = r.status_code == 200
+                    key = "200" if ok else str(r.status_code)
+                    if ok:
+                        answer = r.json()
+                        caches[answer["cache"]] = caches.get(answer["cache"], 0) + 1
+                        if answer["cache"] != "hit":
+                            detect.append(answer["timings_ms"]["detect"])
+                except httpx.HTTPError as exc:
+                    ok, key = False, type(exc).__name__
+                latencies.append((time.perf_counter() - t0) * 1e3)
+                if not ok:
+                    errors[key] = errors.get(key, 0) + 1
+
+        for _ in range(min(20, n)):  # warm-up: connections, caches, interpreters
+            await client.post(url, content=body, headers=headers)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    ms = np.asarray(latencies)
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "rps": len(ms) / wall,
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "cache": caches,
+        "detect_p50": float(np.percentile(detect, 50)) if detect else None,
+    }
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), to show cost apart from contention."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def raw_model_ms(home: Path, jpeg: bytes, threads: int, iterations: int) -> np.ndarray:
+    from mugpos.images import decode_image
+    from mugpos.models.loader import load_detector
+    from mugpos.settings import Settings
+
+    detector = load_detector(settings=Settings(home=home), num_threads=threads)
+    pixels = decode_image(jpeg).pixels
+    for _ in range(10):
+        detector.run(pixels)
+    out = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        detector.run(pixels)
+        out.append((time.perf_counter() - t0) * 1e3)
+    return np.asarray(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--requests", type=int, default=2000, help="per cache mode and concurrency")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--home", type=Path, default=Path(".mugpos"), help="MUGPOS_HOME (models)")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    ap.add_argument("--workers", type=int, default=None, help="MUGPOS_INFERENCE_WORKERS")
+    ap.add_argument("--threads", type=int, default=None, help="MUGPOS_INFERENCE_THREADS")
+    args = ap.parse_args()
+
+    from mugpos.settings import Settings
+    from mugpos_serving.auth import TokenCodec
+    from mugpos_serving.services import pool_shape
+
+    load_start = Path("/proc/loadavg").read_text().split()[:3]  # other work on the machine
+    jpeg = photo_640x480()
+    body = multipart(jpeg)
+    secret = secrets.token_urlsafe(48)
+    token = TokenCodec(secret).create("bench", ["positions"], 3600)
+    tmp = Path(tempfile.mkdtemp(prefix="mugpos-bench-api-"))
+    base_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
+        "MUGPOS_HOME": str(args.home.resolve()),
+        "MUGPOS_JWT_SECRET": secret,
+        "MUGPOS_DOCUMENT_STORE_URI": str(tmp / "documents.sqlite3"),
+        "MUGPOS_VECTOR_INDEX_URI": str(tmp / "index"),
+        "MUGPOS_REDIS_URL": args.redis_url,
+        "MUGPOS_REDIS_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:",
+        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
+        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
+    }
+    if args.workers:
+        base_env["MUGPOS_INFERENCE_WORKERS"] = str(args.workers)
+    if args.threads:
+        base_env["MUGPOS_INFERENCE_THREADS"] = str(args.threads)
+    workers, threads = pool_shape(
+        Settings(inference_workers=args.workers, inference_threads=args.threads)
+    )
+    raw = raw_model_ms(args.home, jpeg, threads, 300)
+    raw_p50, raw_p95 = float(np.percentile(raw, 50)), float(np.percentile(raw, 95))
+
+    rows, results = [], {}
+    for cache in ("off", "on"):
+        env = {**base_env, "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false"}
+        port = free_port()
+        server = start_server(env, port)
+        try:
+            for c in args.concurrency:
+                cpu0 = cpu_ms(server.pid)
+                r = asyncio.run(
+                    load(f"http://127.0.0.1:{port}/v1/positions", body, token, args.requests, c)
+                )
+                r["server_cpu"] = (cpu_ms(server.pid) - cpu0) / (
+                    args.requests + min(20, args.requests)
+                )
+                results[(cache, c)] = r
+                rows.append(
+                    [
+                        f"cache {cache}",
+                        c,
+                        args.requests,
+                        r["errors"],
+                        r["p50"],
+                        r["p95"],
+                        r["p99"],
+                        r["rps"],
+                        r["server_cpu"],
+                        ", ".join(f"{k}: {v}" for k, v in sorted(r["cache"].items())),  # type: ignore[union-attr]
+                    ]
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    load_end = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"## API load ({machine()})\n")
+    print(
+        f"Load average (1, 5, 15 min) before: {' '.join(load_start)}, after: {' '.join(load_end)}\n"
+    )
+    print(
+        f"Server: 1 uvicorn process, {workers} inference workers x {threads} thread(s) per model "
+        f"call; auth + rate limit (Redis) on; photo 640x480 JPEG, {len(jpeg)} bytes.\n"
+    )
+    print(
+        markdown_table(
+            [
+                "mode",
+                "concurrency",
+                "requests",
+                "errors",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "req/s",
+                "server CPU ms/req",
+                "cache",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\nRaw model (`detector.run` on the decoded photo, {threads} thread(s), same run): "
+        f"p50 {raw_p50:.2f} ms, p95 {raw_p95:.2f} ms\n"
+    )
+    in_request = results.get(("off", 1), {}).get("detect_p50")
+    if in_request is not None:
+        print(
+            f"Model time inside the requests (server `detect` stage, cache off, c=1): p50 "
+            f"{in_request:.2f} ms\n"
+        )
+    off1, on1 = results.get(("off", 1)), results.get(("on", 1))
+    off16 = results.get(("off", 16))
+    checks = []
+    if off1:
+        checks.append(
+            (
+                "e2e p50 ≤ 1.3 × raw p50 (cache off, c=1)",
+                f"{off1['p50']:.2f} ≤ {1.3 * raw_p50:.2f}",
+                off1["p50"] <= 1.3 * raw_p50,
+            )
+        )  # type: ignore[operator]
+        checks.append(("p95 ≤ 40 ms (cache off, c=1)", f"{off1['p95']:.2f}", off1["p95"] <= 40))  # type: ignore[operator]
+    if on1:
+        checks.append(("cache hit p95 ≤ 5 ms (c=1)", f"{on1['p95']:.2f}", on1["p95"] <= 5))  # type: ignore[operator]
+    if off16:
+        checks.append(("≥ 60 req/s at c=16 (cache off)", f"{off16['rps']:.1f}", off16["rps"] >= 60))  # type: ignore[operator]
+    total_errors = sum(int(r["errors"]) for r in results.values())  # type: ignore[call-overload]
+    checks.append(("0 errors", str(total_errors), total_errors == 0))
+    print(
+        markdown_table(
+            ["target", "measured", "met"], [[a, b, "yes" if ok else "NO"] for a, b, ok in checks]
+        )
+    )
+    print(f"\nCommand: `{command_line()}`")
+
+
+if __name__ == "__main__":
+    main()

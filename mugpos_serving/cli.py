@@ -1,0 +1,85 @@
+"""``mugpos serve`` and ``mugpos token create``, plugged into the engine's CLI.
+
+Registered through the ``mugpos.cli`` entry point, so the engine never imports the API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+
+_TTL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """``3600``, ``90s``, ``15m``, ``12h`` or ``30d`` → seconds."""
+    match = _TTL.match(text.lower())
+    if not match or int(match.group(1)) <= 0:
+        raise typer.BadParameter(f"{text!r}: use seconds or a number with s, m, h or d")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def register(app: typer.Typer) -> None:
+    token_app = typer.Typer(help="API tokens (JWT, HS256 with MUGPOS_JWT_SECRET).")
+    app.add_typer(token_app, name="token")
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        workers: Annotated[
+            int,
+            typer.Option(
+                help="Server processes. Each loads the models and runs its own inference "
+                "threads (MUGPOS_INFERENCE_WORKERS); one per machine is usually right."
+            ),
+        ] = 1,
+        access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    ) -> None:
+        """Run the positioning API (uvicorn)."""
+        import uvicorn
+
+        from mugpos.settings import get_settings
+        from mugpos_serving.auth import AuthConfigError, TokenCodec
+
+        try:
+            TokenCodec.from_settings(get_settings())  # fail here, not in every worker
+        except AuthConfigError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        uvicorn.run(
+            "mugpos_serving.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            proxy_headers=False,
+            server_header=False,
+        )
+
+    @token_app.command("create")
+    def token_create(
+        scope: Annotated[
+            list[str],
+            typer.Option("--scope", help="positions, rules:write or admin (repeatable)."),
+        ],
+        ttl: Annotated[str, typer.Option(help="Lifetime: seconds, or 15m, 12h, 30d.")] = "1h",
+        subject: Annotated[str, typer.Option(help="Who the token is for.")] = "cli",
+    ) -> None:
+        """Print a signed token."""
+        from mugpos.settings import get_settings
+        from mugpos_serving.auth import AuthConfigError, TokenCodec
+
+        settings = get_settings()
+        try:
+            if settings.jwt_secret is None:
+                raise AuthConfigError("MUGPOS_JWT_SECRET is not set")
+            codec = TokenCodec(settings.jwt_secret.get_secret_value())
+            typer.echo(codec.create(subject, scope, parse_ttl(ttl)))
+        except (AuthConfigError, ValueError) as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None

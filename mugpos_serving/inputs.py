@@ -1,0 +1,109 @@
+"""Reading request bodies: JSON into models, multipart uploads, base64 and URL images.
+
+Routes that take an image accept JSON (base64 or URL) and multipart uploads on one path, so
+they read the body here instead of through FastAPI's single-content-type body parameters.
+Pydantic errors become the API's 422 validation error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+
+from mugpos_serving.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from mugpos_serving.schemas.positions import ImageSource
+from mugpos_serving.urlfetch import UrlFetcher
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class InvalidBase64(InvalidRequest):
+    code = "invalid_base64"
+
+
+def content_kind(request: Request) -> str:
+    """'json' or 'multipart', else 415."""
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return "json"
+    if ctype == "multipart/form-data":
+        return "multipart"
+    raise UnsupportedMediaType(
+        f"unsupported content type {ctype or '(none)'}: send application/json or "
+        "multipart/form-data",
+        details={"content_type": ctype},
+    )
+
+
+def parse_model(model: type[M], raw: bytes | str, where: str = "body") -> M:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": (where, *e.get("loc", ()))} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    if content_kind(request) != "json":
+        raise UnsupportedMediaType("send application/json")
+    return parse_model(model, await request.body())
+
+
+@dataclass
+class Multipart:
+    files: list[bytes]
+    fields: dict[str, str]
+
+
+async def read_multipart(request: Request, file_field: str, max_files: int) -> Multipart:
+    """The uploaded files under ``file_field`` and the text fields of a multipart body."""
+    # A few more than allowed, so the route can answer "batch too large" rather than the
+    # parser a bare 400.
+    async with request.form(max_files=max_files + 8, max_fields=16) as form:
+        files: list[bytes] = []
+        fields: dict[str, str] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name == file_field:
+                    files.append(await value.read())
+            else:
+                fields[name] = value
+    if not files:
+        raise InvalidRequest(
+            f"the multipart body has no {file_field!r} file", details={"field": file_field}
+        )
+    return Multipart(files, fields)
+
+
+def decode_base64(text: str, max_bytes: int) -> bytes:
+    """Bytes of a base64 string or ``data:`` URL, refusing oversize input before decoding it."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if not header.endswith(";base64"):
+            raise InvalidBase64("a data: URL must be base64 encoded (data:<type>;base64,...)")
+    if len(text) // 4 * 3 > max_bytes + 3:
+        raise PayloadTooLarge(
+            f"the image is larger than {max_bytes} bytes", details={"max_bytes": max_bytes}
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # line-wrapped (MIME) base64 is common; strip whitespace only when needed
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidBase64("image_base64 is not valid base64") from None
+
+
+async def image_bytes(source: ImageSource, fetcher: UrlFetcher, max_bytes: int) -> bytes:
+    if source.image_url is not None:
+        return await fetcher.fetch(source.image_url)
+    assert source.image_base64 is not None
+    return decode_base64(source.image_base64, max_bytes)

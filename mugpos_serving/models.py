@@ -1,0 +1,212 @@
+"""The model registry: which detector and embedder serve requests, from the model manifest.
+
+The Dagster model assets write ``<home>/models/manifest.json``. The registry loads the models it
+names (after checking every file's sha256), then polls the file cheaply (a ``stat``) and, when
+its fingerprint changes, loads the new models beside the old ones and swaps one reference.
+Requests take a :class:`ModelBundle` once at their start and keep it, so in-flight requests
+finish on the models they began with and nothing is dropped. A manifest that fails to verify
+or load is rejected and the current models stay. With no manifest, the offline default model
+serves and ``/readyz`` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from mugpos.manifest import MANIFEST_NAME, ModelManifest, read_manifest, verify_manifest
+from mugpos.models.base import Detector, Embedder
+from mugpos.models.catalog import get_spec
+from mugpos.models.loader import load_detector, load_embedder
+from mugpos.models.store import ModelStore
+from mugpos.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Source = Literal["manifest", "offline_default"]
+RegistryState = Literal["loading", "ok", "offline_default", "manifest_rejected", "unavailable"]
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """Everything one request needs from the models; immutable, swapped as a whole."""
+
+    detector: Detector
+    embedder: Embedder
+    source: Source
+    fingerprint: str | None
+    loaded_at: float
+
+    @property
+    def cache_tag(self) -> str:
+        """What a cached result depends on: the served models and their versions."""
+        d, e = self.detector, self.embedder
+        return f"{d.id}@{d.version}|{e.id}@{e.version}"
+
+
+@dataclass
+class _Seen:
+    """The manifest file as last examined (stat signature and the fingerprint it held)."""
+
+    signature: tuple[int, int, int] | None = None
+    fingerprint: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+class ModelRegistry:
+    def __init__(self, settings: Settings, *, num_threads: int = 1) -> None:
+        self.settings = settings
+        self.num_threads = num_threads
+        self.manifest_path = settings.model_cache_dir / MANIFEST_NAME
+        self.current: ModelBundle | None = None
+        self.state: RegistryState = "loading"
+        self.message = "loading models"
+        self._seen = _Seen()
+        self._lock = threading.Lock()  # one load at a time
+        # Called with ("loaded", bundle) or ("rejected", None): metrics and logs hook in here.
+        self.listeners: list[Callable[[str, ModelBundle | None], None]] = []
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def load_initial(self) -> ModelBundle:
+        """Manifest models if a sound manifest exists, else the offline default."""
+        if self.manifest_path.is_file() and self.poll():
+            assert self.current is not None
+            return self.current
+        bundle = self._load_default()
+        if self._seen.problems:
+            self.state = "manifest_rejected"
+            self.message = "manifest rejected, serving the offline default: " + "; ".join(
+                self._seen.problems
+            )
+        else:
+            self.state = "offline_default"
+            self.message = (
+                f"no model manifest at {self.manifest_path}: serving the offline default "
+                f"model {bundle.detector.id}"
+            )
+        self._swap(bundle)
+        return bundle
+
+    def _load_default(self) -> ModelBundle:
+        detector = load_detector(settings=self.settings, num_threads=self.num_threads)
+        embedder = self._embedder_for(detector, self.settings.embedder, None)
+        return ModelBundle(detector, embedder, "offline_default", None, time.time())
+
+    def _embedder_for(
+        self, detector: Detector, embedder_id: str, store: ModelStore | None
+    ) -> Embedder:
+        # The SSD is both: reuse the loaded network instead of a second copy.
+        if embedder_id == detector.id and isinstance(detector, Embedder):
+            return detector
+        return load_embedder(embedder_id, store=store, settings=self.settings)
+
+    def _load_manifest(self, manifest: ModelManifest) -> ModelBundle:
+        problems = verify_manifest(self.manifest_path)
+        root = self.manifest_path.parent
+        for model_id in {manifest.detector, manifest.embedder}:
+            entry = manifest.models.get(model_id)
+            if entry is None:
+                problems.append(f"{model_id}: served but not described in the manifest")
+                continue
+            spec = get_spec(model_id)
+            if entry.version != spec.version:
+                problems.append(
+                    f"{model_id}: manifest version {entry.version} is not this build's "
+                    f"{spec.version}"
+                )
+            store = ModelStore(root, offline=True)
+            for name, f in entry.files.items():
+                expected = store.cache_path(spec, spec.file(name))
+                if (root / f.path).resolve() != expected.resolve():
+                    problems.append(f"{model_id}/{name}: {f.path} is not at {expected}")
+        if problems:
+            raise ManifestRejected(problems)
+        store = ModelStore(root, offline=True)  # verified files only: never download here
+        detector = load_detector(
+            manifest.detector, store=store, settings=self.settings, num_threads=self.num_threads
+        )
+        embedder = self._embedder_for(detector, manifest.embedder, store)
+        # Prove the new network runs before any request can reach it.
+        detector.detect(np.zeros((64, 64, 3), np.uint8))
+        return ModelBundle(detector, embedder, "manifest", manifest.fingerprint, time.time())
+
+    # -- watching --------------------------------------------------------------------------------
+
+    def poll(self) -> bool:
+        """Check the manifest; load and swap when its fingerprint changed. True on a swap.
+
+        Cheap when nothing changed: one ``stat``.
+        """
+        with self._lock:
+            try:
+                st = self.manifest_path.stat()
+            except FileNotFoundError:
+                return False
+            signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if signature == self._seen.signature:
+                return False
+            try:
+                manifest = read_manifest(self.manifest_path)
+            except Exception as exc:  # noqa: BLE001 - a half-written or foreign file: try again
+                self._reject(signature, None, [f"unreadable manifest: {exc}"])
+                return False
+            fingerprint = manifest.fingerprint
+            if fingerprint == self._seen.fingerprint and self.current is not None:
+                self._seen.signature = signature  # rewritten, same content
+                return False
+            try:
+                bundle = self._load_manifest(manifest)
+            except ManifestRejected as exc:
+                self._reject(signature, fingerprint, exc.problems)
+                return False
+            except Exception as exc:
+                log.exception("loading models from %s failed", self.manifest_path)
+                self._reject(signature, fingerprint, [f"{type(exc).__name__}: {exc}"])
+                return False
+            self._seen = _Seen(signature, fingerprint)
+            self.state, self.message = "ok", f"serving manifest {fingerprint}"
+            self._swap(bundle)
+            log.warning("serving models from manifest %s: %s", fingerprint, bundle.cache_tag)
+            return True
+
+    def _reject(self, signature: tuple[int, int, int], fp: str | None, problems: list[str]) -> None:
+        self._seen = _Seen(signature, fp, problems)
+        if self.current is not None:
+            self.state = "manifest_rejected"
+            self.message = "new manifest rejected, still serving the previous models: " + (
+                "; ".join(problems)
+            )
+        log.warning("model manifest %s rejected: %s", self.manifest_path, "; ".join(problems))
+        for listener in self.listeners:
+            listener("rejected", None)
+
+    def _swap(self, bundle: ModelBundle) -> None:
+        self.current = bundle  # one reference assignment: atomic for readers
+        for listener in self.listeners:
+            listener("loaded", bundle)
+
+    def describe(self) -> dict[str, object]:
+        b = self.current
+        return {
+            "state": self.state,
+            "message": self.message,
+            "manifest_path": str(self.manifest_path),
+            "source": b.source if b else None,
+            "fingerprint": b.fingerprint if b else None,
+            "detector": {"id": b.detector.id, "version": b.detector.version} if b else None,
+            "embedder": {"id": b.embedder.id, "version": b.embedder.version} if b else None,
+            "problems": list(self._seen.problems),
+        }
+
+
+class ManifestRejected(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -1,0 +1,343 @@
+"""The position request path: rules → cache → worker pool (decode, analyse, similar) → answer.
+
+The hot path is kept lean on purpose (see docs/benchmarks.md): the enabled stored rules come
+from a one-second memory, a cache hit never touches the worker pool, results are serialised
+once by pydantic's Rust core into bytes, and the per-request fields (request id, cache state)
+are spliced in front of those bytes instead of re-encoding the whole answer. Recording the
+analysis for feedback happens on a background thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import defaultdict
+from functools import partial
+from typing import Any
+
+import numpy as np
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
+from mugpos.errors import MugposError
+from mugpos.images import DecodedImage, decode_image
+from mugpos.rules.schema import Rule, rules_hash
+from mugpos.vectorindex import SearchFilter
+from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
+from mugpos_serving.models import ModelBundle
+from mugpos_serving.recorder import Recorded
+from mugpos_serving.schemas.common import ModelRef, ServedModels
+from mugpos_serving.schemas.positions import (
+    Clearances,
+    ImageMeta,
+    MugPlacement,
+    MugResult,
+    PositionOptions,
+    PositionResult,
+    SceneResult,
+    SimilarScene,
+)
+from mugpos_serving.services import Services
+
+_SERIALIZE = PositionResult.__pydantic_serializer__.to_json
+_HASH_INLINE_BELOW = 1 << 20  # hashing more than this goes to a thread (about 1 ms per MB)
+
+
+class PositionService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    # -- rules and options -----------------------------------------------------------------------
+
+    async def rules(
+        self, inline: list[Rule] | None, rule_ids: list[str] | None
+    ) -> tuple[Rule, ...]:
+        if inline is not None:
+            return tuple(inline)
+        source = self.services.rules
+        if source is None:
+            if rule_ids:
+                self.services.rule_store()  # raises 503: the ids cannot be looked up
+            return ()
+        if rule_ids is not None:
+            return await run_in_threadpool(source.by_ids, rule_ids)
+        cached = source.fresh_enabled()
+        return cached if cached is not None else await run_in_threadpool(source.load_enabled)
+
+    async def analysis_options(self, opts: PositionOptions) -> AnalysisOptions:
+        rules = await self.rules(opts.rules, opts.rule_ids)
+        try:
+            return AnalysisOptions(
+                rules=rules,
+                target=opts.target,
+                scale=opts.scale,
+                grid=opts.grid,
+                score_threshold=opts.score_threshold,
+            )
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("options", *e.get("loc", ()))} for e in exc.errors()]
+            ) from None
+
+    # -- one image -------------------------------------------------------------------------------
+
+    async def position(
+        self, data: bytes, opts: PositionOptions, request_id: str, subject: str
+    ) -> bytes:
+        """The JSON answer (a PositionResponse) for one image, as bytes."""
+        s = self.services
+        aopts = await self.analysis_options(opts)
+        bundle = s.bundle()
+        if len(data) < _HASH_INLINE_BELOW:
+            sha = hashlib.sha256(data).hexdigest()
+        else:
+            sha = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        index_version = s.index.version if opts.similar else None
+        key = cache_key(sha, bundle, aopts, opts.similar, index_version)
+        if s.cache_on:
+            cached = s.cache.get(key)
+            if cached is not None:
+                s.metrics.cache.labels("hit").inc()
+                self._record(request_id, subject, "hit", key, sha, bundle, aopts, None)
+                return splice(request_id, "hit", cached)
+            s.metrics.cache.labels("miss").inc()
+        job = partial(self._compute, data, aopts, bundle, opts.similar, key)
+        body = await s.pool.run(job)
+        state = "miss" if s.cache_on else "off"
+        self._record(request_id, subject, state, key, sha, bundle, aopts, body)
+        return splice(request_id, state, body)
+
+    def _compute(
+        self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, k: int, key: str
+    ) -> bytes:
+        """Runs on a worker thread: decode, analyse, find similar scenes, serialise, cache."""
+        s = self.services
+        t0 = time.perf_counter()
+        decoded = decode_image(
+            data, max_bytes=s.settings.max_image_bytes, max_pixels=s.settings.max_image_pixels
+        )
+        decode_ms = (time.perf_counter() - t0) * 1e3
+        result = analyze(decoded, detector=bundle.detector, options=aopts)
+        timings = {"decode": round(decode_ms, 3)}
+        # The engine's own "decode" is ~0 here (it gets decoded pixels); its "total" is not ours.
+        timings.update(
+            (stage, ms)
+            for stage, ms in result.timings_ms.items()
+            if stage not in {"decode", "total"}
+        )
+        notes = list(result.notes)
+        similar = None
+        if k:
+            t1 = time.perf_counter()
+            similar = self._similar(decoded, result, bundle, k, notes)
+            timings["similar"] = round((time.perf_counter() - t1) * 1e3, 3)
+        timings["total"] = round((time.perf_counter() - t0) * 1e3, 3)
+        model = bundle.detector.id
+        s.metrics.inference.labels(model, "detect").observe(result.timings_ms["detect"] / 1e3)
+        s.metrics.inference.labels(model, "analyze").observe(result.timings_ms["total"] / 1e3)
+        body = _SERIALIZE(build_result(decoded, result, bundle, similar, timings, notes))
+        if s.cache_on and not (k and similar is None):  # never cache a missing extra
+            s.cache.set(key, body, s.settings.cache_ttl_s)
+        return body
+
+    def _similar(
+        self,
+        decoded: DecodedImage,
+        result: AnalysisResult,
+        bundle: ModelBundle,
+        k: int,
+        notes: list[str],
+    ) -> list[SimilarScene] | None:
+        """Nearest corpus scenes; ``None`` (with a note) when the index is unavailable."""
+        try:
+            index = self.services.index.get()
+        except ServiceUnavailable as exc:
+            notes.append(f"similar scenes unavailable: {exc.details.get('reason', exc.message)}")
+            return None
+        if bundle.embedder is bundle.detector and result.embedding is not None:
+            vector = np.asarray(result.embedding, dtype=np.float32)  # same forward pass
+        else:
+            vector = bundle.embedder.embed_images([decoded.pixels])[0]
+        hits = index.search(vector, k, SearchFilter(model_id=bundle.embedder.id))
+        return [similar_scene(h) for h in hits]
+
+    def _record(
+        self,
+        request_id: str,
+        subject: str,
+        cache: str,
+        key: str,
+        sha: str,
+        bundle: ModelBundle,
+        aopts: AnalysisOptions,
+        body: bytes | None,
+    ) -> None:
+        recorder = self.services.recorder
+        if recorder is None:
+            return
+        detector = bundle.detector
+        recorder.record(
+            Recorded(
+                request_id,
+                subject,
+                cache,
+                key,
+                sha,
+                detector.id,
+                detector.version,
+                rules_hash(aopts.rules),
+                body,
+            )
+        )
+
+    # -- a batch ---------------------------------------------------------------------------------
+
+    async def item(
+        self,
+        index: int,
+        data: bytes | MugposError,
+        opts: PositionOptions,
+        request_id: str,
+        subject: str,
+    ) -> tuple[bool, bytes]:
+        """One batch entry as JSON bytes: the answer, or the error shape for this image only."""
+        item_id = f"{request_id}-{index}"
+        head = f'{{"index":{index},"request_id":"{item_id}",'.encode()
+        try:
+            if isinstance(data, MugposError):
+                raise data
+            body = await self.position(data, opts, item_id, subject)
+            return True, head + b'"ok":true,"result":' + body + b"}"
+        except MugposError as exc:
+            error = error_body(exc.code, exc.message, _plain(exc.details))
+            error["error"]["details"]["status"] = status_for(exc)
+        except RequestValidationError as exc:
+            msgs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+            error = error_body("validation_error", "invalid options", {"errors": msgs})
+        return False, head + b'"ok":false,"error":' + json.dumps(error["error"]).encode() + b"}"
+
+
+def cache_key(
+    sha: str, bundle: ModelBundle, aopts: AnalysisOptions, k: int, index_version: str | None
+) -> str:
+    """image sha256 : models and versions : rule set : options — each part hashed short.
+
+    The rule part hashes whole rules (ids, names, versions too), not just their semantics:
+    those appear in the answer, so two rule sets that check the same thing under different
+    names must not share an entry.
+    """
+    rules = [r.model_dump(mode="json") for r in sorted(aopts.rules, key=lambda r: r.id)]
+    options = {
+        "target": aopts.target.model_dump(mode="json"),
+        "scale": aopts.scale.model_dump(mode="json") if aopts.scale else None,
+        "grid": aopts.grid.model_dump(mode="json"),
+        "threshold": aopts.score_threshold,
+        "similar": k,
+        "index": index_version,
+    }
+    return ":".join(["pos", "v1", sha, _short(bundle.cache_tag), _short(rules), _short(options)])
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def splice(request_id: str, cache: str, body: bytes) -> bytes:
+    """``body`` (a JSON object) with ``request_id`` and ``cache`` in front, no re-encoding.
+
+    Request ids are checked against ``[A-Za-z0-9._-]`` by the middleware, so they need no
+    escaping.
+    """
+    return b'{"request_id":"%s","cache":"%s",%s' % (request_id.encode(), cache.encode(), body[1:])
+
+
+def _plain(details: dict[str, object]) -> dict[str, Any]:
+    return json.loads(json.dumps(details, default=str))
+
+
+def served_models(bundle: ModelBundle) -> ServedModels:
+    d, e = bundle.detector, bundle.embedder
+    return ServedModels(
+        detector=ModelRef(id=d.id, version=d.version),
+        embedder=ModelRef(id=e.id, version=e.version),
+        source=bundle.source,
+        manifest_fingerprint=bundle.fingerprint,
+    )
+
+
+def similar_scene(hit: Any) -> SimilarScene:
+    return SimilarScene(
+        sha256=hit.sha256,
+        score=hit.score,
+        shard=hit.shard,
+        labels=list(hit.labels),
+        has_mug=hit.has_mug,
+        payload=hit.payload,
+    )
+
+
+def build_result(
+    decoded: DecodedImage,
+    result: AnalysisResult,
+    bundle: ModelBundle,
+    similar: list[SimilarScene] | None,
+    timings: dict[str, float],
+    notes: list[str],
+) -> PositionResult:
+    layout = result.layout
+    per_mug: dict[int | None, list] = defaultdict(list)
+    for r in result.rule_results:
+        per_mug[r.mug].append(r)
+    suggestions = {s.mug: s for s in result.suggestions}
+    mugs = [
+        MugResult(
+            index=m.index,
+            detection=m.detection,
+            confidence=m.confidence,
+            box=m.box,
+            position=MugPlacement(
+                center=m.center,
+                center_image=m.center_image,
+                center_work_area=m.center_work_area,
+                center_mm=m.center_mm,
+                width_mm=m.width_mm,
+                height_mm=m.height_mm,
+                in_work_area=m.in_work_area,
+            ),
+            zone=m.zone,
+            zone_cell=m.zone_cell,
+            offset=m.target_offset,
+            clearances=Clearances(edges=m.edges, objects=m.objects, mugs=m.mugs),
+            rule_results=per_mug.get(m.index, []),
+            suggestion=suggestions.get(m.index),
+            score=result.scores.mugs[m.index],
+        )
+        for m in layout.mugs
+    ]
+    return PositionResult(
+        image=ImageMeta(
+            sha256=decoded.sha256, width=decoded.width, height=decoded.height, format=decoded.format
+        ),
+        models=served_models(bundle),
+        detections=result.detections,
+        mugs=mugs,
+        scene=SceneResult(
+            score=result.scores.scene,
+            work_area=layout.work_area,
+            scale=layout.scale,
+            grid=layout.grid,
+            target=layout.target,
+            target_points=layout.target_points,
+            groups=layout.groups,
+            rules_hash=result.rules_hash,
+            rule_results=per_mug.get(None, []),
+        ),
+        similar=similar,
+        timings_ms=timings,
+        notes=notes,
+    )

@@ -1,0 +1,105 @@
+"""Stores each served analysis (``analyses``, source "api") off the request path.
+
+Feedback joins analyses by request id, and the evaluation later reads both. Writing a document
+per request on the request path would put a database commit into every latency, so a single
+background thread writes from a bounded queue on its own store connection; when the queue is
+full the analysis is dropped and counted (serving beats recording).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mugpos.docstore import DocumentStore
+from mugpos_serving.metrics import Metrics
+
+log = logging.getLogger(__name__)
+ANALYSES = "analyses"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One served analysis. A cache hit carries no result: the request that computed it was
+    recorded with the same ``cache_key``, so parsing and storing the answer again is skipped."""
+
+    request_id: str
+    subject: str
+    cache: str
+    cache_key: str
+    image_sha256: str
+    model_id: str
+    model_version: str
+    rules_hash: str
+    result_json: bytes | None  # a PositionResult, as served (None for cache hits)
+
+
+class AnalysisRecorder:
+    def __init__(self, store: DocumentStore, metrics: Metrics, max_pending: int = 1000) -> None:
+        self.store = store
+        self.collection = store.collection(ANALYSES)
+        self.metrics = metrics
+        self._queue: queue.Queue[Recorded | None] = queue.Queue(max_pending)
+        self._thread = threading.Thread(target=self._run, name="mugpos-recorder", daemon=True)
+        self._thread.start()
+
+    def record(self, item: Recorded) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.metrics.analyses_dropped.inc()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self.collection.replace(_document(item))
+            except Exception:
+                log.exception("recording analysis %s failed", getattr(item, "request_id", "?"))
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until everything queued so far is written; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        return self.collection.get(request_id)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self.store.close()
+
+
+def _document(item: Recorded) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": item.request_id,
+        "source": "api",
+        "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "subject": item.subject,
+        "cache": item.cache,
+        "cache_key": item.cache_key,
+        "image_sha256": item.image_sha256,
+        "model_id": item.model_id,
+        "model_version": item.model_version,
+        "rules_hash": item.rules_hash,
+    }
+    if item.result_json is not None:
+        doc["result"] = json.loads(item.result_json)
+    return doc

@@ -1,0 +1,123 @@
+"""POST /v1/positions and /v1/positions/batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+
+from mugpos.errors import MugposError
+from mugpos_serving import openapi
+from mugpos_serving.deps import PositionsCaller, get_services, request_id
+from mugpos_serving.errors import BatchTooLarge, InvalidRequest
+from mugpos_serving.inputs import content_kind, image_bytes, parse_model, read_multipart
+from mugpos_serving.positioning import PositionService
+from mugpos_serving.schemas.common import error_responses
+from mugpos_serving.schemas.positions import (
+    BatchRequest,
+    BatchResponse,
+    PositionOptions,
+    PositionRequest,
+    PositionResponse,
+)
+
+router = APIRouter(prefix="/v1/positions", tags=["positions"])
+_ERRORS = error_responses(401, 403, 404, 413, 415, 422, 429, 503, 504)
+_OPTIONS_FIELD = {
+    "type": "string",
+    "description": "PositionOptions as JSON.",
+    "examples": ['{"target": {"kind": "thirds"}, "similar": 3}'],
+}
+
+
+@router.post(
+    "",
+    response_model=PositionResponse,
+    responses={**_ERRORS, 502: error_responses(502)[502]},
+    summary="Position the mugs in one photo",
+    openapi_extra=openapi.body(
+        PositionRequest,
+        {"image": {"type": "string", "format": "binary"}, "options": _OPTIONS_FIELD},
+        "JSON (image_base64 or image_url, and options) or multipart (image file, options).",
+    ),
+)
+async def position(request: Request, principal: PositionsCaller) -> Response:
+    """Detect mugs and context objects, place each mug (zone, offsets to the target,
+    clearances), check the rules, suggest moves and score the scene. Identical requests are
+    answered from the cache (``cache: "hit"``)."""
+    services = get_services(request)
+    limit = services.settings.max_image_bytes
+    if content_kind(request) == "multipart":
+        form = await read_multipart(request, "image", max_files=1)
+        if len(form.files) > 1:
+            raise InvalidRequest(
+                f"{len(form.files)} images sent: this route takes one (see /v1/positions/batch)"
+            )
+        data = form.files[0]
+        options = parse_model(PositionOptions, form.fields.get("options") or "{}", "options")
+    else:
+        body = parse_model(PositionRequest, await request.body())
+        data = await image_bytes(body, services.fetcher, limit)
+        options = body.options
+    answer = await PositionService(services).position(
+        data, options, request_id(request), principal.subject
+    )
+    return Response(answer, media_type="application/json")
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResponse,
+    responses=_ERRORS,
+    summary="Position the mugs in several photos",
+    openapi_extra=openapi.body(
+        BatchRequest,
+        {
+            "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "options": _OPTIONS_FIELD,
+        },
+        "JSON (items with image_base64 or image_url) or multipart (repeated images files).",
+    ),
+)
+async def position_batch(request: Request, principal: PositionsCaller) -> Response:
+    """Each image is answered on its own (``ok`` and ``result``, or ``error``): one bad image
+    does not fail the others. At most ``MUGPOS_MAX_BATCH_IMAGES`` images (413 beyond)."""
+    services = get_services(request)
+    max_items = services.settings.max_batch_images
+    limit = services.settings.max_image_bytes
+    items: list[tuple[bytes | MugposError, PositionOptions]] = []
+    if content_kind(request) == "multipart":
+        form = await read_multipart(request, "images", max_files=max_items)
+        _check_size(len(form.files), max_items)
+        options = parse_model(PositionOptions, form.fields.get("options") or "{}", "options")
+        items = [(data, options) for data in form.files]
+    else:
+        batch = parse_model(BatchRequest, await request.body())
+        _check_size(len(batch.items), max_items)
+        for item in batch.items:
+            try:
+                data: bytes | MugposError = await image_bytes(item, services.fetcher, limit)
+            except MugposError as exc:
+                data = exc
+            items.append((data, item.options or batch.options))
+    rid = request_id(request)
+    service = PositionService(services)
+    done = await asyncio.gather(
+        *(service.item(i, d, o, rid, principal.subject) for i, (d, o) in enumerate(items))
+    )
+    ok = sum(success for success, _ in done)
+    answer = b'{"request_id":"%s","succeeded":%d,"failed":%d,"results":[%s]}' % (
+        rid.encode(),
+        ok,
+        len(done) - ok,
+        b",".join(part for _, part in done),
+    )
+    return Response(answer, media_type="application/json")
+
+
+def _check_size(n: int, max_items: int) -> None:
+    if n > max_items:
+        raise BatchTooLarge(
+            f"{n} images in one batch; at most {max_items}",
+            details={"images": n, "max_images": max_items},
+        )

@@ -1,0 +1,70 @@
+"""Shapes shared by every route: the error envelope and model references."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._-]{1,80}$"
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable (see docs/api.md).")
+    message: str = Field(description="For people; may change between versions.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every failure."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_image",
+                        "message": "not a recognised image (expected JPEG, PNG, WebP or GIF)",
+                        "details": {"sha256": "9f86d0…"},
+                    }
+                }
+            ]
+        }
+    )
+
+    error: ErrorBody
+
+
+class ModelRef(BaseModel):
+    id: str
+    version: str
+
+
+class ServedModels(BaseModel):
+    detector: ModelRef
+    embedder: ModelRef
+    source: Literal["manifest", "offline_default"] = Field(
+        description="'manifest': models named by the Dagster model manifest; 'offline_default': "
+        "no manifest yet, the embedded default model."
+    )
+    manifest_fingerprint: str | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    text = {
+        400: "Bad request",
+        401: "Missing, expired or invalid token",
+        403: "The token lacks the scope",
+        404: "Not found",
+        409: "Conflict (the rule exists, or changed first)",
+        413: "Too large (upload, pixels or batch)",
+        415: "Unsupported content type",
+        422: "Invalid input (validation, image, rule)",
+        429: "Rate limited (see Retry-After)",
+        501: "Not supported by the served models",
+        502: "Fetching the image URL failed",
+        503: "Overloaded or a backend is unavailable (see Retry-After)",
+        504: "Timed out",
+    }
+    return {s: {"model": ErrorResponse, "description": text.get(s, "Error")} for s in statuses}

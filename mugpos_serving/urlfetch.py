@@ -1,0 +1,156 @@
+"""Fetch an image by URL without becoming a proxy into the private network (SSRF).
+
+Off unless ``MUGPOS_URL_FETCH_ENABLED``. When on: http(s) only, no credentials in the URL, every
+address the host resolves to must be public (no loopback, private, link-local — which holds the
+cloud metadata address 169.254.169.254 —, shared, reserved or multicast ranges, IPv4-mapped
+IPv6 included), and the connection goes to the address that was checked (the URL is rewritten to
+the IP, with the original Host header and TLS server name), so a DNS answer that changes between
+check and connect cannot slip through. Redirects are followed by hand, at most
+``MAX_REDIRECTS``, each hop checked like the first. Size and total time are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from mugpos_serving.errors import (
+    PayloadTooLarge,
+    UrlFetchDisabled,
+    UrlFetchFailed,
+    UrlNotAllowed,
+)
+
+MAX_REDIRECTS = 3
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return is_public_address(embedded)
+    return ip.is_global and not ip.is_multicast
+
+
+class UrlFetcher:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        max_bytes: int,
+        timeout_s: float,
+        address_allowed: Callable[[IPAddress], bool] = is_public_address,
+    ) -> None:
+        self.enabled = enabled
+        self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
+        self.address_allowed = address_allowed
+
+    async def fetch(self, url: str) -> bytes:
+        """The body of ``url`` (after checked redirects), or a typed API error."""
+        if not self.enabled:
+            raise UrlFetchDisabled(
+                "fetching images by URL is turned off on this server (MUGPOS_URL_FETCH_ENABLED); "
+                "send the image bytes instead"
+            )
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._follow(url)
+        except TimeoutError:
+            raise UrlFetchFailed(
+                f"fetching the image took longer than {self.timeout_s:g} s",
+                details={"url": url[:200]},
+            ) from None
+
+    async def _follow(self, url: str) -> bytes:
+        async with httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=self.timeout_s
+        ) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                target, host, _ = await self._check(url)
+                try:
+                    body, location = await self._get(client, target, host, url)
+                except httpx.HTTPError as exc:
+                    raise UrlFetchFailed(
+                        f"fetching the image failed: {type(exc).__name__}",
+                        details={"url": url[:200]},
+                    ) from None
+                if location is None:
+                    return body
+                url = urljoin(url, location)
+            raise UrlFetchFailed(f"more than {MAX_REDIRECTS} redirects", details={"url": url[:200]})
+
+    async def _check(self, url: str) -> tuple[str, str, IPAddress]:
+        """The URL rewritten to a checked IP, the original host, and that IP."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise UrlNotAllowed("only http and https URLs are allowed", details={"url": url[:200]})
+        if parts.username or parts.password:
+            raise UrlNotAllowed("URLs with credentials are not allowed")
+        host = parts.hostname
+        if not host:
+            raise UrlNotAllowed("the URL has no host", details={"url": url[:200]})
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise UrlNotAllowed("the URL's port is invalid") from None
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            raise UrlFetchFailed(f"cannot resolve {host}", details={"host": host}) from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        refused = [str(a) for a in addresses if not self.address_allowed(a)]
+        if refused or not addresses:
+            raise UrlNotAllowed(
+                f"{host} resolves to a non-public address",
+                details={"host": host, "addresses": refused},
+            )
+        ip = addresses[0]
+        netloc = f"[{ip}]" if ip.version == 6 else str(ip)
+        target = parts._replace(netloc=f"{netloc}:{port}").geturl()
+        return target, host, ip
+
+    async def _get(
+        self, client: httpx.AsyncClient, target: str, host: str, url: str
+    ) -> tuple[bytes, str | None]:
+        port = urlsplit(url).port
+        headers = {"Host": host if port is None else f"{host}:{port}", "Accept": "image/*"}
+        request = client.build_request(
+            "GET", target, headers=headers, extensions={"sni_hostname": host}
+        )
+        response = await client.send(request, stream=True)
+        try:
+            if response.is_redirect:
+                return b"", response.headers.get("location")
+            if response.status_code != 200:
+                raise UrlFetchFailed(
+                    f"the image URL answered {response.status_code}",
+                    details={"status": response.status_code},
+                )
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                raise self._too_large()
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise self._too_large()
+                chunks.append(chunk)
+            return b"".join(chunks), None
+        finally:
+            await response.aclose()
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"the image at the URL is larger than {self.max_bytes} bytes",
+            details={"max_bytes": self.max_bytes},
+        )

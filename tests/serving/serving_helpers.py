@@ -1,0 +1,167 @@
+"""Helpers for the API tests: real processes (uvicorn, redis-server), images, error checks."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+SECRET = "test-secret-" + "x" * 40
+SHARED_REDIS = "redis://127.0.0.1:6379/0"  # the machine's real Redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def coffee_pixels() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.coffee())
+
+
+def unique_coffee() -> bytes:
+    """The coffee photo with a random 4x4 corner patch: a new sha256 (no cache entry), the same
+    scene for the detector."""
+    pixels = coffee_pixels().copy()
+    pixels[:4, :4] = np.frombuffer(secrets.token_bytes(48), np.uint8).reshape(4, 4, 3)
+    return png(pixels)
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """The one error shape, the expected status and code, and never a traceback."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], dict)
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def link_models(src_home: Path, dest_home: Path) -> None:
+    """A private MUGPOS home sharing the cached model files (hard links, no copy)."""
+    shutil.copytree(src_home / "models", dest_home / "models", copy_function=os.link)
+    manifest = dest_home / "models" / "manifest.json"
+    manifest.unlink(missing_ok=True)  # someone else's manifest is not ours
+
+
+class Uvicorn:
+    """``mugpos serve`` in a subprocess with the given MUGPOS_* environment."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")}
+        self.env = {**clean, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 90.0) -> Uvicorn:
+        cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not up after {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class RedisServer:
+    """A private redis-server on a free port, to stop and restart in tests (never the shared
+    one on 6379)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        cmd = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(self.workdir),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def base_env(home: Path, tmp: Path) -> dict[str, str]:
+    return {
+        "MUGPOS_HOME": str(home),
+        "MUGPOS_OFFLINE": "true",
+        "MUGPOS_JWT_SECRET": SECRET,
+        "MUGPOS_REDIS_URL": SHARED_REDIS,
+        "MUGPOS_REDIS_KEY_PREFIX": f"mugpos-test-{uuid.uuid4().hex[:10]}:",
+        "MUGPOS_DOCUMENT_STORE_URI": str(tmp / "documents.sqlite3"),
+        "MUGPOS_VECTOR_INDEX_URI": str(tmp / "index"),
+        "MUGPOS_MANIFEST_POLL_S": "0.3",
+        "MUGPOS_INFERENCE_WORKERS": "2",
+        "MUGPOS_INFERENCE_THREADS": "1",
+    }

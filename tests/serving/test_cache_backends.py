@@ -1,0 +1,62 @@
+"""mugpos.cache: the in-process TTL LRU and Redis behind its breaker (a real redis-server)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from serving_helpers import RedisServer
+
+from mugpos.cache import MemoryCache, NullCache, open_cache
+from mugpos.cache.redis import RedisCache, RedisLink
+
+
+def test_memory_cache_ttl_and_lru() -> None:
+    cache = MemoryCache(max_items=2, max_bytes=10)
+    cache.set("a", b"1", ttl_s=0.05)
+    cache.set("b", b"2", ttl_s=60)
+    assert cache.get("a") == b"1"
+    time.sleep(0.06)
+    assert cache.get("a") is None  # expired
+    cache.set("c", b"3", ttl_s=60)
+    cache.get("b")  # b is now the most recent
+    cache.set("d", b"4", ttl_s=60)  # evicts c, the least recently used
+    assert (cache.get("b"), cache.get("c"), cache.get("d")) == (b"2", None, b"4")
+    cache.set("big", b"x" * 9, ttl_s=60)  # bytes bound: evicts until it fits
+    assert cache.get("big") == b"x" * 9 and cache.get("b") is None and len(cache) == 2
+    cache.set("huge", b"x" * 11, ttl_s=60)  # larger than the whole cache: not stored
+    assert cache.get("huge") is None and cache.healthy()
+
+
+def test_open_cache_by_url(own_redis: RedisServer) -> None:
+    assert isinstance(open_cache(None), MemoryCache)
+    assert isinstance(open_cache("none://"), NullCache)
+    redis_cache = open_cache(own_redis.url)
+    assert isinstance(redis_cache, RedisCache) and redis_cache.check()
+    with pytest.raises(ValueError, match="unsupported cache URL"):
+        open_cache("memcached://x")
+
+
+def test_redis_cache_survives_an_outage(own_redis: RedisServer) -> None:
+    link = RedisLink(own_redis.url, timeout_s=0.1, backoff_min_s=0.2, backoff_max_s=0.4)
+    cache = RedisCache(link, prefix="t:")
+    cache.set("k", b"v", ttl_s=60)
+    assert cache.get("k") == b"v" and cache.healthy()
+    cache.set("short", b"v", ttl_s=0.05)
+    time.sleep(0.1)
+    assert cache.get("short") is None  # Redis expired it
+
+    own_redis.stop()
+    assert cache.get("k") is None and not cache.healthy()
+    t0 = time.perf_counter()
+    for _ in range(200):  # in backoff: no network at all
+        assert cache.get("k") is None
+        cache.set("k", b"w", ttl_s=60)
+    assert time.perf_counter() - t0 < 0.1
+    assert "ConnectionError" in (link.last_error or "")
+
+    RedisServer.start(own_redis)  # same port, empty
+    time.sleep(0.5)  # past the backoff
+    cache.set("k", b"again", ttl_s=60)
+    assert cache.healthy() and cache.get("k") == b"again"
+    assert link.describe()["consecutive_failures"] == 0
