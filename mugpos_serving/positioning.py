@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import time
 from collections import defaultdict
@@ -110,6 +111,22 @@ class PositionService:
         state = "miss" if s.cache_on else "off"
         self._record(request_id, subject, state, key, sha, bundle, aopts, body)
         return splice(request_id, state, body)
+
+    async def picture(self, data: bytes, opts: PositionOptions) -> bytes:
+        """The analysis drawn on the photo (PNG): zones, clearances, violations, moves."""
+        aopts = await self.analysis_options(opts)
+        bundle = self.services.bundle()
+        return await self.services.pool.run(partial(self._draw, data, aopts, bundle))
+
+    def _draw(self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle) -> bytes:
+        from mugpos.render_analysis import draw_analysis
+
+        s = self.services.settings
+        decoded = decode_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels)
+        result = analyze(decoded, detector=bundle.detector, options=aopts)
+        buf = io.BytesIO()
+        draw_analysis(decoded.pixels, result).save(buf, format="PNG")
+        return buf.getvalue()
 
     def _compute(
         self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, k: int, key: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from mugpos.errors import MugposError
 from mugpos_serving import openapi
@@ -41,10 +42,18 @@ _OPTIONS_FIELD = {
         "JSON (image_base64 or image_url, and options) or multipart (image file, options).",
     ),
 )
-async def position(request: Request, principal: PositionsCaller) -> Response:
+async def position(
+    request: Request,
+    principal: PositionsCaller,
+    render: Annotated[
+        Literal["json", "png"],
+        Query(description="png: the analysis drawn on the photo instead of JSON."),
+    ] = "json",
+) -> Response:
     """Detect mugs and context objects, place each mug (zone, offsets to the target,
     clearances), check the rules, suggest moves and score the scene. Identical requests are
-    answered from the cache (``cache: "hit"``)."""
+    answered from the cache (``cache: "hit"``). ``?render=png`` returns the annotated picture:
+    boxes, zones, clearances, violated rules and suggestion arrows."""
     services = get_services(request)
     limit = services.settings.max_image_bytes
     if content_kind(request) == "multipart":
@@ -59,6 +68,9 @@ async def position(request: Request, principal: PositionsCaller) -> Response:
         body = parse_model(PositionRequest, await request.body())
         data = await image_bytes(body, services.fetcher, limit)
         options = body.options
+    if render == "png":
+        picture = await PositionService(services).picture(data, options)
+        return Response(picture, media_type="image/png")
     answer = await PositionService(services).position(
         data, options, request_id(request), principal.subject
     )

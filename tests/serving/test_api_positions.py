@@ -123,3 +123,29 @@ def test_request_id_is_echoed(http: httpx.Client, auth: dict) -> None:
 def test_unknown_route_has_the_error_shape(http: httpx.Client) -> None:
     assert_error(http.get("/v1/nothing-here"), 404, "not_found")
     assert_error(http.get("/v1/positions"), 405, "method_not_allowed")
+
+
+def test_render_png_draws_the_analysis(client, auth) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    from mugpos.images import encode_jpeg
+    from mugpos.samples import sample_photo
+
+    photo = encode_jpeg(sample_photo("coffee"), quality=90)
+    resp = client.post(
+        "/v1/positions?render=png",
+        files={"image": ("coffee.jpg", photo, "image/jpeg")},
+        headers=auth,
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(resp.content)) as img:
+        assert img.size == (600, 400)
+    bad = client.post(
+        "/v1/positions?render=gif",
+        files={"image": ("coffee.jpg", photo, "image/jpeg")},
+        headers=auth,
+    )
+    assert bad.status_code == 422 and "error" in bad.json()
