@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from mugpos.settings import Settings, get_settings
 from mugpos_serving import openapi
 from mugpos_serving.auth import TokenCodec
+from mugpos_serving.docs_ui import install_docs
 from mugpos_serving.errors import install_error_handlers
 from mugpos_serving.metrics import Metrics
 from mugpos_serving.middleware import ServingMiddleware
@@ -82,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs (no CDN)
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     install_error_handlers(app)
     for router in (positions.router, rules.router, feedback.router, search.router, health.router):

@@ -10,6 +10,13 @@ command -v npm >/dev/null 2>&1 || {
   exit 1
 }
 
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "==> installing chromium for the browser tests"
+  (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
+    || echo "!! chromium could not be installed: browser tests will be skipped" >&2
+fi
+
 stamp=.venv/.mugpos-install-stamp
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
