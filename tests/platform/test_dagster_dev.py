@@ -106,7 +106,15 @@ def test_graphql_lists_groups_checks_schedules_sensors(dagster_dev: str) -> None
     assert location["__typename"] == "RepositoryLocation", location
     repo = data["repositoriesOrError"]["nodes"][0]
     groups = {g["groupName"] for g in repo["assetGroups"]}
-    assert {"models", "corpus", "analyses", "embeddings", "index", "evaluation", "backups"} <= groups
+    assert {
+        "models",
+        "corpus",
+        "analyses",
+        "embeddings",
+        "index",
+        "evaluation",
+        "backups",
+    } <= groups
     keys = {"/".join(n["assetKey"]["path"]) for n in repo["assetNodes"]}
     assert {
         "image_corpus",
