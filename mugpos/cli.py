@@ -21,7 +21,10 @@ from rich.table import Table
 from mugpos.errors import MugposError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mugpos.analysis import AnalysisResult
+    from mugpos.images import DecodedImage
     from mugpos.positioning.models import Distance, MugPosition, Vector
     from mugpos.rules.schema import Rule
 
@@ -127,7 +130,6 @@ def detect(
     ] = None,
 ) -> None:
     """Detect mugs and context objects; print a table per image and optionally draw the boxes."""
-    from mugpos.images import decode_image
     from mugpos.models.loader import load_detector
     from mugpos.render import draw_detections
     from mugpos.settings import get_settings
@@ -135,16 +137,8 @@ def detect(
     settings = get_settings()
     detector = load_detector(model, settings=settings)
     many = len(images) > 1 or (out is not None and out.suffix == "")
-    failures = 0
-    for path in _progress(images, "detecting"):
-        try:
-            decoded = decode_image(
-                path, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-            )
-        except MugposError as exc:
-            failures += 1
-            err_console.print(f"[red]✗ {path}[/]: {exc.message}")
-            continue
+    failures: list[Path] = []
+    for path, decoded in _decoded(images, "detecting", failures):
         dets = detector.detect(decoded.pixels, score_threshold=threshold)
         table = Table(title=f"{path.name} ({decoded.width}x{decoded.height}) — {detector.id}")
         for col in ("label", "raw label", "score", "x1", "y1", "x2", "y2"):
@@ -210,7 +204,6 @@ def position(
     score) and draws the same on the photo with --out.
     """
     from mugpos.analysis import AnalysisOptions, analyze
-    from mugpos.images import decode_image
     from mugpos.models.loader import load_detector
     from mugpos.render_analysis import draw_analysis
     from mugpos.settings import get_settings
@@ -226,16 +219,8 @@ def position(
     many = len(images) > 1 or (out is not None and out.suffix == "")
     # With --json, stdout carries only JSON; everything else goes to stderr.
     say = err_console if json_out else console
-    failures = 0
-    for path in _progress(images, "positioning"):
-        try:
-            decoded = decode_image(
-                path, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-            )
-        except MugposError as exc:
-            failures += 1
-            err_console.print(f"[red]✗ {path}[/]: {exc.message}")
-            continue
+    failures: list[Path] = []
+    for path, decoded in _decoded(images, "positioning", failures):
         result = analyze(decoded, detector=detector, options=options)
         if json_out:
             typer.echo(result.model_dump_json(exclude={"embedding"}, indent=None if many else 2))
@@ -474,6 +459,27 @@ def _load_plugins() -> None:
 
 
 _load_plugins()
+
+
+def _decoded(
+    paths: list[Path], what: str, failures: list[Path]
+) -> Iterator[tuple[Path, DecodedImage]]:
+    """Decode each image with the settings' limits behind a progress bar; a bad one is one red
+    line (and appended to ``failures``), and the rest go on."""
+    from mugpos.images import decode_image
+    from mugpos.settings import get_settings
+
+    settings = get_settings()
+    for path in _progress(paths, what):
+        try:
+            decoded = decode_image(
+                path, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+            )
+        except MugposError as exc:
+            failures.append(path)
+            err_console.print(f"[red]✗ {path}[/]: {exc.message}")
+            continue
+        yield path, decoded
 
 
 def _progress(items: list[Path], what: str) -> Any:
