@@ -97,8 +97,9 @@ class RedisLink:
             self._down_until = time.monotonic() + delay
             self._last_error = f"{type(exc).__name__}: {exc}"
             first = self._failures == 1
-        # Drop pooled sockets: after a restart they are all dead.
-        self.client.connection_pool.disconnect()
+        # Drop idle pooled sockets: after a restart they are all dead. Sockets other threads are
+        # using now fail on their own.
+        self.client.connection_pool.disconnect(inuse_connections=False)
         if first:
             log.warning("redis at %s unreachable (%s); continuing without it", self.location, exc)
 

@@ -50,6 +50,17 @@ class ServedModels(BaseModel):
     manifest_fingerprint: str | None = None
 
 
+def name_inline_rules(value: Any) -> Any:
+    """Inline rules without an id get ``inline-<n>``: the engine's default is a random id, which
+    would make every request a new cache entry and the ids in the answer unpredictable."""
+    if isinstance(value, list):
+        return [
+            {**item, "id": f"inline-{n}"} if isinstance(item, dict) and "id" not in item else item
+            for n, item in enumerate(value)
+        ]
+    return value
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer."""
     text = {

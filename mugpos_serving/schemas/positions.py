@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mugpos.detections import Box, Detection
 from mugpos.models.base import DEFAULT_SCORE_THRESHOLD
@@ -23,7 +23,7 @@ from mugpos.positioning.zones import Grid
 from mugpos.rules.results import RuleResult
 from mugpos.rules.schema import Rule
 from mugpos.units import ResolvedScale, Scale
-from mugpos_serving.schemas.common import ErrorBody, ServedModels
+from mugpos_serving.schemas.common import ErrorBody, ServedModels, name_inline_rules
 
 _EXAMPLE_OPTIONS: dict[str, Any] = {
     "rule_ids": ["rule-laptop-10cm"],
@@ -77,6 +77,8 @@ class PositionOptions(BaseModel):
     similar: int = Field(
         default=0, ge=0, le=50, description="Also return this many similar corpus scenes."
     )
+
+    _inline_ids = field_validator("rules", mode="before")(name_inline_rules)
 
     @model_validator(mode="after")
     def _one_rule_source(self) -> PositionOptions:

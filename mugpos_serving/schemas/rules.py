@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mugpos.detections import Detection
 from mugpos.positioning.models import Suggestion
@@ -21,6 +21,7 @@ from mugpos.rules.schema import (
     TargetName,
 )
 from mugpos.units import LengthUnit, Scale
+from mugpos_serving.schemas.common import name_inline_rules
 
 _RULE_EXAMPLE: dict[str, Any] = {
     "id": "rule-laptop-10cm",
@@ -147,6 +148,8 @@ class EvaluateRequest(BaseModel):
     target: Target = Field(default_factory=Target)
     scale: Scale | None = None
     grid: Grid = Field(default_factory=Grid)
+
+    _inline_ids = field_validator("rules", mode="before")(name_inline_rules)
 
     @model_validator(mode="after")
     def _one_rule_source(self) -> EvaluateRequest:

@@ -149,3 +149,14 @@ def test_render_png_draws_the_analysis(client, auth) -> None:  # type: ignore[no
         headers=auth,
     )
     assert bad.status_code == 422 and "error" in bad.json()
+
+
+def test_inline_rules_without_ids_are_cacheable(http: httpx.Client, auth: dict) -> None:
+    rule = {"name": "centered", "kind": "in_zone", "zone": "center"}
+    payload = {
+        "image_base64": base64.b64encode(unique_coffee()).decode(),
+        "options": {"rules": [rule]},
+    }
+    first, second = (http.post("/v1/positions", json=payload, headers=auth).json() for _ in "ab")
+    assert first["mugs"][0]["rule_results"][0]["rule_id"] == "inline-0"
+    assert (first["cache"], second["cache"]) == ("miss", "hit")
