@@ -18,16 +18,12 @@ import time
 import warnings
 
 import numpy as np
+from _common import p50_p95
 from PIL import Image
 
 from mugpos.images import decode_image, encode_jpeg
 from mugpos.models.loader import load_detector
 from mugpos.samples import sample_photo
-
-
-def percentiles(samples_ms: list[float]) -> tuple[float, float]:
-    arr = np.asarray(samples_ms)
-    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
 
 
 def photo_640x480() -> bytes:
@@ -95,7 +91,7 @@ def bench_embed_batches(iterations: int) -> list[tuple[int, float, float]]:
             t0 = time.perf_counter()
             det.embed_images(images)
             times.append((time.perf_counter() - t0) * 1e3)
-        p50, p95 = percentiles(times)
+        p50, p95 = p50_p95(np.asarray(times))
         rows.append((batch, batch * 1e3 / p50, batch * 1e3 / p95))
     return rows
 
@@ -110,9 +106,9 @@ def main() -> None:
         det = load_detector("ssd-mobilenetv2-oidv4", num_threads=threads)
         stages = bench_end_to_end(det, jpeg, args.iterations)
         for name, values in stages.items():
-            p50, p95 = percentiles(values)
+            p50, p95 = p50_p95(np.asarray(values))
             rows.append((f"ours ({threads} threads): {name}", p50, p95))
-        p50, p95 = percentiles(bench_preserve_all(det, jpeg, args.iterations, threads))
+        p50, p95 = p50_p95(np.asarray(bench_preserve_all(det, jpeg, args.iterations, threads)))
         rows.append((f"keep-all-tensors ({threads} threads): total", p50, p95))
     print(
         f"\nSSD MobileNetV2 (OIDv4), 640x480 JPEG, batch 1, {args.iterations} iterations, "

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -45,9 +38,14 @@ class MainJob:
 
 
 @pytest.fixture(scope="session")
-def main_job(tmp_path_factory: pytest.TempPathFactory, shared_home: Path, ssd) -> Iterator[MainJob]:  # type: ignore[no-untyped-def]
+def main_job(
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_home: Path,
+    ssd,
+    free_port: Callable[[], int],
+) -> Iterator[MainJob]:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("main-job")
-    ports = {"dagster": _free_port(), "api": _free_port(), "mlflow": _free_port()}
+    ports = {"dagster": free_port(), "api": free_port(), "mlflow": free_port()}
     home = tmp / "home"
     # Reuse the session's model cache so the job does not npm-pack the model again.
     (home / "models").mkdir(parents=True)
