@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variant = Variant.parse(key)
         detector = load_detector(variant.model_id, settings=settings)
         for ds in sets:
-            report = evaluate(ds, DetectorPredictor(detector, variant.threshold))
+            report = evaluate(ds, DetectorPredictor(detector, variant))
             exp = ensure_experiment(client, ds.name, artifacts)
             tags = {"mugpos.source": "benchmark-cli"}
             run_id = log_evaluation(client, exp, variant, ds, report, tags=tags)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaluation.class_metrics import class_metrics
 from evaluation.coco import gt_to_coco, predictions_to_coco
 from evaluation.dataset import EvalDataset
 from evaluation.detection_metrics import CocoResult, coco_ap, f1, percentile, ratio
@@ -56,12 +57,15 @@ def evaluate(
         if progress is not None:
             progress(i, len(ds.examples))
     coco = coco_ap(gt_to_coco(ds), predictions_to_coco(predictions))
+    metrics = aggregate(records, coco)
+    for k, v in class_metrics(ds, predictions).items():
+        metrics.setdefault(k, v)  # the mug figures above are the same numbers by construction
     return Report(
         dataset=ds.name,
         dataset_version=ds.version,
         predictor=predictor.name,
         threshold=predictor.threshold,
-        metrics=aggregate(records, coco),
+        metrics=metrics,
         records=records,
         coco=coco,
         predictions=predictions,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from evaluation.dataset import EvalDataset, Example
+from evaluation.variants import Variant
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
 from mugpos.detections import Box, Detection
 from mugpos.labels import MUG
@@ -33,14 +34,21 @@ def options_for(ds: EvalDataset, example: Example, threshold: float) -> Analysis
 
 @dataclass
 class DetectorPredictor:
-    """A catalog detector at one score threshold: a model variant."""
+    """A model variant: a catalog detector at one score threshold, full-image or tiled."""
 
     detector: Detector
-    threshold: float
+    variant: Variant
+
+    def __post_init__(self) -> None:
+        self.detector = self.variant.wrap(self.detector)
 
     @property
     def name(self) -> str:
-        return f"{self.detector.id}@{self.threshold:g}"
+        return self.variant.key
+
+    @property
+    def threshold(self) -> float:
+        return self.variant.threshold
 
     def __call__(self, example: Example, options: AnalysisOptions) -> AnalysisResult:
         return analyze(example.image, detector=self.detector, options=options)

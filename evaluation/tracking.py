@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 CHAMPION_ALIAS = "champion"
 PARENT_TAG = "mlflow.parentRunId"
+# The one registered model whose champion the API serves (per-dataset champions live beside it).
+SERVED_MODEL = "mugpos-detector"
 
 
 def experiment_name(dataset: str) -> str:
@@ -69,6 +71,8 @@ def variant_params(variant: Variant, ds: EvalDataset) -> dict[str, str]:
         "model_version": spec.version,
         "model_sha256": spec.primary.sha256,
         "score_threshold": f"{variant.threshold:g}",
+        "tiling": variant.tiling,
+        "tiling_config": variant.tiling_config.model_dump_json(),
         "iou_threshold": f"{DEFAULT_IOU_THRESHOLD:g}",
         "match_iou": "0.5",
         "dataset": ds.name,
@@ -189,6 +193,62 @@ def promote(client: MlflowClient, dataset: str, run_id: str) -> str:
         client.set_tag(previous.run_id, "mugpos.champion", "false")
     client.set_tag(run_id, "mugpos.champion", "true")
     return str(mv.version)
+
+
+@dataclass(frozen=True)
+class ServedChampion:
+    """The variant the gate last promoted as a whole (on every gated set), for the manifest."""
+
+    variant: str
+    model_version: str
+    run_ids: dict[str, str]
+    metrics: dict[str, float]
+
+
+def promote_served(
+    client: MlflowClient, variant: str, run_ids: Mapping[str, str], metrics: Mapping[str, float]
+) -> str:
+    """Register the served variant as a new version of :data:`SERVED_MODEL` and move its
+    ``champion`` alias there. Called only by the gate, after the candidate passed every set."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(SERVED_MODEL)
+    except MlflowException:
+        client.create_registered_model(
+            SERVED_MODEL,
+            description="The detector variant the positioning API serves (model, threshold, "
+            "tiling); its champion alias moves only when the blocking gate passes.",
+        )
+    first = client.get_run(next(iter(run_ids.values())))
+    mv = client.create_model_version(
+        SERVED_MODEL,
+        source=f"{first.info.artifact_uri}/model_card",
+        run_id=first.info.run_id,
+        tags={
+            "mugpos.variant": variant,
+            "mugpos.run_ids": json.dumps(dict(run_ids), sort_keys=True),
+            "mugpos.metrics": json.dumps({k: v for k, v in metrics.items() if math.isfinite(v)}),
+        },
+    )
+    client.set_registered_model_alias(SERVED_MODEL, CHAMPION_ALIAS, str(mv.version))
+    return str(mv.version)
+
+
+def get_served_champion(client: MlflowClient) -> ServedChampion | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = client.get_model_version_by_alias(SERVED_MODEL, CHAMPION_ALIAS)
+    except MlflowException:
+        return None
+    tags = mv.tags or {}
+    return ServedChampion(
+        variant=tags.get("mugpos.variant", ""),
+        model_version=str(mv.version),
+        run_ids=json.loads(tags.get("mugpos.run_ids", "{}")),
+        metrics=json.loads(tags.get("mugpos.metrics", "{}")),
+    )
 
 
 def log_comparison(

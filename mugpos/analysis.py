@@ -127,13 +127,10 @@ def analyze(
     if detections is None:
         if detector is None or pixels is None:
             raise AnalysisError("give an image and a detector, or precomputed detections")
-        from mugpos.models.ssd import SsdMobileNetV2
-
-        if isinstance(detector, SsdMobileNetV2):
-            run = detector.run(pixels, score_threshold=opts.score_threshold)
-            dets, embedding = run.detections, run.embedding.astype(float).tolist()
-        else:
-            dets = detector.detect(pixels, score_threshold=opts.score_threshold)
+        scene = detector.detect_scene(pixels, score_threshold=opts.score_threshold)
+        dets = scene.detections
+        if scene.embedding is not None:
+            embedding = scene.embedding.astype(float).tolist()
         model_id = detector.id
     else:
         if detector is not None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from mugpos.fileio import atomic_write_bytes, sha256_file
 from mugpos.models.catalog import InputSpec, ModelSpec, get_spec
 from mugpos.models.store import ModelStore
+from mugpos.models.tiling import TilingConfig
+from mugpos.models.variant import DetectorVariant
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -41,12 +44,63 @@ class ManifestModel(BaseModel):
     parity: dict[str, float | bool | str] = Field(default_factory=dict)
 
 
+class ChampionRef(BaseModel):
+    """Where the served variant won: the MLflow registered model and version the champion alias
+    pointed at when the manifest was written, and its evaluation runs per dataset."""
+
+    registered_model: str
+    version: str
+    run_ids: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class ServedVariant(BaseModel):
+    """The detector variant the API serves: model, version, score threshold and tiling."""
+
+    key: str
+    model_id: str
+    model_version: str
+    score_threshold: float
+    tiling: str
+    tiling_config: TilingConfig
+    source: Literal["champion", "configured"] = Field(
+        description="champion: promoted by the blocking gate; configured: no champion yet, "
+        "the configured default."
+    )
+    champion: ChampionRef | None = None
+
+    @classmethod
+    def of(
+        cls,
+        variant: DetectorVariant,
+        source: Literal["champion", "configured"],
+        champion: ChampionRef | None = None,
+    ) -> ServedVariant:
+        return cls(
+            key=variant.key,
+            model_id=variant.model_id,
+            model_version=get_spec(variant.model_id).version,
+            score_threshold=variant.threshold,
+            tiling=variant.tiling,
+            tiling_config=variant.tiling_config,
+            source=source,
+            champion=champion,
+        )
+
+    @property
+    def variant(self) -> DetectorVariant:
+        return DetectorVariant(self.model_id, self.score_threshold, self.tiling)
+
+
 class ModelManifest(BaseModel):
     schema_version: int = SCHEMA_VERSION
     created_at: str
     detector: str
     embedder: str
     models: dict[str, ManifestModel]
+    served: ServedVariant | None = Field(
+        default=None, description="The served detector variant; absent in older manifests."
+    )
 
     @property
     def fingerprint(self) -> str:
@@ -109,16 +163,24 @@ def read_manifest(path: Path) -> ModelManifest:
     return ModelManifest.model_validate_json(path.read_bytes())
 
 
-def new_manifest(detector: str, embedder: str, models: list[ManifestModel]) -> ModelManifest:
+def new_manifest(
+    detector: str,
+    embedder: str,
+    models: list[ManifestModel],
+    served: ServedVariant | None = None,
+) -> ModelManifest:
     for required in (detector, embedder):
         if required not in {m.id for m in models}:
             raise ValueError(f"the manifest must include the served model {required}")
     get_spec(detector)
+    if served is not None and served.model_id != detector:
+        raise ValueError(f"served variant {served.key} is not of the detector {detector}")
     return ModelManifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         detector=detector,
         embedder=embedder,
         models={m.id: m for m in models},
+        served=served,
     )
 
 

@@ -27,6 +27,17 @@ class Settings(BaseSettings):
         default=False, description="Never try upstream URLs; only cache, mirror and npm."
     )
     detector: str = Field(default="ssd-mobilenetv2-oidv4", description="Default detector id.")
+    detector_threshold: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Score threshold of the configured variant (served until a champion exists).",
+    )
+    detector_tiling: str = Field(
+        default="tiled",
+        description="Tiling preset of the configured variant: 'full' (one pass) or 'tiled' "
+        "(full image plus tiles when the image is large for the model).",
+    )
     embedder: str = Field(default="ssd-mobilenetv2-oidv4", description="Default embedder id.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int | None = Field(default=None, ge=1, description="Override the device's batch.")

@@ -16,7 +16,7 @@ from mugpos_assets.assets.eval_feedback import feedback_labels
 from mugpos_assets.assets.evaluation import evaluation_assets, evaluation_checks
 from mugpos_assets.assets.exports import export_assets
 from mugpos_assets.assets.index import INDEX_CHECKS, vector_index
-from mugpos_assets.assets.models import model_assets, model_manifest
+from mugpos_assets.assets.models import champion_alias_sensor, model_assets, model_manifest
 from mugpos_assets.automation import (
     freshness_automation,
     inbox_sensor,
@@ -77,6 +77,6 @@ defs = dg.Definitions(
     asset_checks=[corpus_reject_rate, *INDEX_CHECKS, *evaluation_checks, *BACKUP_CHECKS],
     jobs=[shard_refresh_job],
     schedules=[nightly_reembed, daily_backup_schedule],
-    sensors=[inbox_sensor, freshness_automation],
+    sensors=[inbox_sensor, freshness_automation, champion_alias_sensor],
     resources=build_resources(),
 )

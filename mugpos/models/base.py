@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +18,15 @@ from mugpos.models.catalog import ModelSpec
 
 DEFAULT_SCORE_THRESHOLD = 0.3
 DEFAULT_IOU_THRESHOLD = 0.45
+
+
+@dataclass(frozen=True)
+class SceneOutput:
+    """One image's detections and, from detectors that are embedders too (the SSD), the scene
+    embedding of the same forward pass (``None`` otherwise)."""
+
+    detections: list[Detection]
+    embedding: np.ndarray | None = None
 
 
 class Model(abc.ABC):
@@ -52,6 +62,19 @@ class Detector(Model):
         return self.detect_batch(
             [image], score_threshold=score_threshold, iou_threshold=iou_threshold
         )[0]
+
+    def detect_scene(
+        self,
+        image: np.ndarray,
+        *,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        iou_threshold: float = DEFAULT_IOU_THRESHOLD,
+    ) -> SceneOutput:
+        """Detections plus whatever else the same pass yields (an embedding): what an analysis
+        asks of a detector, so one call serves tiled and plain detectors alike."""
+        return SceneOutput(
+            self.detect(image, score_threshold=score_threshold, iou_threshold=iou_threshold)
+        )
 
 
 class Embedder(Model):

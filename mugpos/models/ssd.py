@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from mugpos.models.base import (
     DEFAULT_SCORE_THRESHOLD,
     Detector,
     Embedder,
+    SceneOutput,
     l2_normalize,
 )
 from mugpos.models.catalog import ModelSpec
@@ -62,12 +62,6 @@ def with_feature_output(src: Path, dest: Path) -> Path:
     atomic_write_bytes(dest, bytes(builder.Output()))
     log.info("wrote %s with the feature map as an extra output", dest.name)
     return dest
-
-
-@dataclass(frozen=True)
-class SsdResult:
-    detections: list[Detection]
-    embedding: np.ndarray  # (1280,) float32, L2-normalised
 
 
 class SsdMobileNetV2(Detector, Embedder):
@@ -123,8 +117,8 @@ class SsdMobileNetV2(Detector, Embedder):
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         iou_threshold: float = DEFAULT_IOU_THRESHOLD,
         detect: bool = True,
-    ) -> SsdResult:
-        """One pass: detections in the image's pixels and the scene embedding."""
+    ) -> SceneOutput:
+        """One pass: detections in the image's pixels and the scene embedding (1280-d, L2)."""
         interp, inp, box_idx, cls_idx, feat_idx = self._interpreter()
         interp.set_tensor(inp, self.preprocess(image))  # type: ignore[attr-defined]
         interp.invoke()  # type: ignore[attr-defined]
@@ -136,7 +130,7 @@ class SsdMobileNetV2(Detector, Embedder):
         dets = (
             self._decode(raw_boxes, logits, w, h, score_threshold, iou_threshold) if detect else []
         )
-        return SsdResult(detections=dets, embedding=embedding)
+        return SceneOutput(detections=dets, embedding=embedding)
 
     def _decode(
         self,
@@ -169,6 +163,15 @@ class SsdMobileNetV2(Detector, Embedder):
             for k in keep
             if boxes[k][2] > boxes[k][0] and boxes[k][3] > boxes[k][1]
         ]
+
+    def detect_scene(
+        self,
+        image: np.ndarray,
+        *,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        iou_threshold: float = DEFAULT_IOU_THRESHOLD,
+    ) -> SceneOutput:
+        return self.run(image, score_threshold=score_threshold, iou_threshold=iou_threshold)
 
     def detect_batch(
         self,

@@ -16,7 +16,7 @@ from evaluation.gate import DEFAULT_TOLERANCE, compare, passed
 from evaluation.harness import KEY_METRICS
 from evaluation.paths import DATASETS, GATE_DATASETS, comparison_dir, result_path
 from evaluation.variants import Variant, default_variants
-from mugpos.models.base import DEFAULT_SCORE_THRESHOLD
+from mugpos.models.variant import configured_variant
 from mugpos.settings import get_settings
 from mugpos_assets.assets.eval_datasets import EVAL_GROUP, eval_key, run_tags
 from mugpos_assets.mlflow_resource import MlflowResource
@@ -29,7 +29,7 @@ class ComparisonConfig(dg.Config):
     """``candidate``: the variant the gate judges (default: the served detector at the default
     threshold). ``tolerance``: how far below the champion a key metric may fall."""
 
-    candidate: str = f"{get_settings().detector}@{DEFAULT_SCORE_THRESHOLD:g}"
+    candidate: str = Field(default_factory=lambda: configured_variant(get_settings()).key)
     tolerance: float = DEFAULT_TOLERANCE
     gate_datasets: list[str] = Field(default_factory=lambda: list(GATE_DATASETS))
 
@@ -155,10 +155,11 @@ def _floats(metrics: dict[str, Any]) -> dict[str, float]:
     blocking=True,
     description="The candidate beats or matches the champion (MLflow alias 'champion') on "
     "AP@0.5, recall and rule-verdict F1 of every gated set, within the tolerance; on a pass "
-    "the candidate becomes the champion.",
+    "the candidate becomes the champion of each set and the served champion "
+    "(registered model mugpos-detector), which the model manifest then names.",
 )
 def champion_gate(corpus: CorpusResource, mlflow: MlflowResource) -> dg.AssetCheckResult:
-    from evaluation.tracking import get_champion, promote
+    from evaluation.tracking import get_champion, promote, promote_served
 
     doc = json.loads((comparison_dir(corpus.settings().home) / "comparison.json").read_text())
     candidate, tol = doc["candidate"], float(doc["tolerance"])
@@ -183,11 +184,13 @@ def champion_gate(corpus: CorpusResource, mlflow: MlflowResource) -> dg.AssetChe
             champs[name] = numbers
     findings = compare(cand, champs, tolerance=tol)
     ok = passed(findings) and not problems and bool(cand)
-    promoted = {}
+    promoted: dict[str, str] = {}
     if ok:
-        for name in cand:
-            run_id = doc["results"][name][candidate]["run_id"]
+        run_ids = {name: doc["results"][name][candidate]["run_id"] for name in cand}
+        for name, run_id in run_ids.items():
             promoted[name] = promote(client, name, run_id)
+        summary = {f"{n}/{m}": cand[n].get(m, math.nan) for n in cand for m in KEY_METRICS}
+        promoted["served"] = promote_served(client, candidate, run_ids, summary)
     report = "\n".join(f"- {f.line()}" for f in findings) or "- nothing to compare"
     return dg.AssetCheckResult(
         passed=ok,

@@ -87,7 +87,7 @@ def model_evaluation(
         if ds is None or not ds.examples:
             skipped.append(name)
             continue
-        report = evaluate(ds, DetectorPredictor(detector, variant.threshold))
+        report = evaluate(ds, DetectorPredictor(detector, variant))
         exp = ensure_experiment(client, name, mlflow.resolved_artifact_root())
         run_id = log_evaluation(client, exp, variant, ds, report, tags=tags)
         out = result_path(home, variant.slug, name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from mugpos.models.catalog import SSD_OIDV4
 from mugpos_assets.assets.eval_datasets import eval_dataset_assets, eval_key
 from mugpos_assets.assets.eval_feedback import feedback_labels
 from mugpos_assets.assets.evaluation import evaluation_assets, evaluation_checks
+from mugpos_assets.assets.models import model_manifest
 from mugpos_assets.mlflow_resource import MlflowResource
 from mugpos_assets.resources import (
     CorpusResource,
@@ -31,7 +33,13 @@ from mugpos_assets.resources import (
 )
 
 CHAMP, WORSE = "ssd-mobilenetv2-oidv4@0.3", "ssd-mobilenetv2-oidv4@0.7"
-ASSETS = [*eval_dataset_assets, feedback_labels, *evaluation_assets, *evaluation_checks]
+ASSETS = [
+    *eval_dataset_assets,
+    feedback_labels,
+    *evaluation_assets,
+    *evaluation_checks,
+    model_manifest,
+]
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Flow:
     mlflow: MlflowResource
     eval_runs: dict[str, str] = field(default_factory=dict)  # variant -> Dagster run id
     comparisons: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    manifests: list[bytes | None] = field(default_factory=list)  # after each comparison
     yolo: dg.ExecuteInProcessResult | None = None
 
 
@@ -77,13 +86,15 @@ def _seed_feedback(home: Path, documents: DocumentStoreResource) -> None:
 @pytest.fixture(scope="module")
 def flow(shared_home: Path, tmp_path_factory: pytest.TempPathFactory, ssd) -> Flow:  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("eval-home")
+    # A model store of its own (the manifest is written into it), seeded from the shared cache.
+    shutil.copytree(shared_home / "models", home / "models")
     documents = DocumentStoreResource(home=str(home))
     _seed_feedback(home, documents)
     mlflow = MlflowResource(home=str(home))
     resources = {
         "corpus": CorpusResource(home=str(home)),
         # The shared home caches the offline model (fetched once per session).
-        "model_store": ModelStoreResource(home=str(shared_home), offline=True),
+        "model_store": ModelStoreResource(home=str(home), offline=True),
         "device": DeviceResource(preference="cpu"),
         "mlflow": mlflow,
         "documents": documents,
@@ -109,11 +120,12 @@ def flow(shared_home: Path, tmp_path_factory: pytest.TempPathFactory, ssd) -> Fl
         )
         assert res.success
         out.eval_runs[variant] = res.run_id
+    manifest = home / "models" / "manifest.json"
     for candidate in (CHAMP, WORSE):
         out.comparisons.append(
             dg.materialize(
                 ASSETS,
-                selection=[eval_key("model_comparison")],
+                selection=[eval_key("model_comparison"), model_manifest.key],
                 resources=resources,
                 instance=instance,
                 run_config={
@@ -122,6 +134,7 @@ def flow(shared_home: Path, tmp_path_factory: pytest.TempPathFactory, ssd) -> Fl
                 raise_on_error=False,
             )
         )
+        out.manifests.append(manifest.read_bytes() if manifest.is_file() else None)
     out.yolo = dg.materialize(
         ASSETS,
         selection=[eval_key("model_evaluation")],
@@ -218,6 +231,7 @@ def test_first_candidate_becomes_champion_and_worse_variant_is_blocked(flow: Flo
         "scenes": "1",
         "composites": "1",
         "real": "1",
+        "served": "1",
     }
     assert not second.success  # the blocking check failed the run
     (gate2,) = second.get_asset_check_evaluations()
@@ -239,3 +253,27 @@ def test_unobtainable_weights_fail_with_the_stores_instructions(flow: Flow) -> N
     while error is not None:  # Dagster wraps the store's error: read the whole chain
         message, error = message + error.message, error.cause
     assert "yolov8n.pt" in message and "Put the file" in message
+
+
+def test_the_manifest_names_the_champion_and_a_blocked_candidate_never_reaches_it(
+    flow: Flow,
+) -> None:
+    from evaluation.tracking import get_served_champion
+    from mugpos.manifest import ModelManifest
+
+    after_champ, after_worse = flow.manifests
+    assert after_champ is not None
+    served = ModelManifest.model_validate_json(after_champ).served
+    assert served is not None and served.source == "champion" and served.key == CHAMP
+    assert served.score_threshold == 0.3 and served.tiling == "full"
+    assert served.champion is not None and served.champion.version == "1"
+    for dataset in ("scenes", "composites", "real"):
+        assert served.champion.run_ids[dataset] == _result(flow, CHAMP, dataset)["run_id"]
+    # The worse candidate failed the blocking gate: the manifest step never ran, the file is
+    # byte for byte what the champion's run wrote, and the served alias did not move.
+    second = flow.comparisons[1]
+    written = {e.asset_key for e in second.get_asset_materialization_events()}
+    assert model_manifest.key not in written
+    assert after_worse == after_champ
+    champ = get_served_champion(flow.mlflow.client())
+    assert champ is not None and champ.variant == CHAMP and champ.model_version == "1"

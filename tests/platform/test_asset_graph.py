@@ -21,6 +21,7 @@ from mugpos.vectorindex import SearchFilter, open_vector_index
 from mugpos_assets.assets.index import INDEX_CHECKS
 from mugpos_assets.automation import changed_shards, inbox_sensor
 from mugpos_assets.definitions import defs
+from mugpos_assets.mlflow_resource import MlflowResource
 from mugpos_assets.resources import (
     CorpusResource,
     DeviceResource,
@@ -47,6 +48,7 @@ def resources(home: Path, models_home: Path, docs_uri: str | None = None) -> dic
         "corpus": CorpusResource(home=str(home)),
         "documents": DocumentStoreResource(home=str(home), uri=docs_uri),
         "index": VectorIndexResource(home=str(home)),
+        "mlflow": MlflowResource(home=str(home)),
     }
 
 
