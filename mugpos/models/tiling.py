@@ -47,13 +47,22 @@ class TilingConfig(BaseModel):
         le=8192,
         description="Tile side in source pixels; unset: the model input's longer side.",
     )
+    zoom: tuple[float, ...] = Field(
+        default=(1.0,),
+        min_length=1,
+        max_length=3,
+        description="Tile levels as magnifications of the tile size: (1, 2) adds a level of "
+        "tiles half as wide, which the model sees twice as large (objects of about 15-40 px "
+        "that the first level still misses), at about four times the passes.",
+    )
     overlap: float = Field(default=0.2, ge=0.0, le=0.75, description="Share of a tile side.")
     auto_min_ratio: float = Field(default=1.5, ge=1.0, le=16.0)
     max_tiles: int = Field(
-        default=24,
+        default=48,
         ge=1,
-        le=256,
-        description="Work bound per image: larger tiles are used when the grid would exceed it.",
+        le=512,
+        description="Work bound per image and level: larger tiles are used when a level's grid "
+        "would exceed it.",
     )
     merge_metric: Literal["IOS", "IOU"] = Field(
         default="IOS",
@@ -61,6 +70,19 @@ class TilingConfig(BaseModel):
         "tile border into the whole one.",
     )
     merge_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    drop_cut: bool = Field(
+        default=True,
+        description="Drop a tile's box that touches one of the tile's inner edges: the object "
+        "runs on outside the tile, so the box is a fragment (a quarter of a laptop). An object "
+        "smaller than the overlap lies whole in a neighbouring tile; a larger one is the full "
+        "image's to find.",
+    )
+    edge_px: float = Field(default=2.0, ge=0.0, le=64.0)
+    tile_labels: tuple[str, ...] | None = Field(
+        default=None,
+        description="Labels taken from tiles (unset: every label); others come from the full "
+        "image only.",
+    )
 
     @property
     def tag(self) -> str:
@@ -68,7 +90,8 @@ class TilingConfig(BaseModel):
         if self.mode == "off":
             return "full"
         size = self.tile_size or "in"
-        return f"tiles-{self.mode}-{size}-{self.overlap:g}"
+        zoom = "x".join(f"{z:g}" for z in self.zoom)
+        return f"tiles-{self.mode}-{size}-z{zoom}-{self.overlap:g}"
 
 
 def tile_windows(
@@ -119,8 +142,13 @@ class TiledDetector(Detector):
             return []
         if cfg.mode == "auto" and max(width, height) < cfg.auto_min_ratio * self.tile_size:
             return []
-        wins = tile_windows(width, height, self.tile_size, cfg.overlap, cfg.max_tiles)
-        return [] if wins == [(0, 0, width, height)] else wins
+        wins: list[Window] = []
+        for z in sorted(cfg.zoom):
+            level = tile_windows(
+                width, height, round(self.tile_size / z), cfg.overlap, cfg.max_tiles
+            )
+            wins.extend(w for w in level if w != (0, 0, width, height) and w not in wins)
+        return wins
 
     def detect_batch(
         self,
@@ -138,10 +166,10 @@ class TiledDetector(Detector):
             crops, score_threshold=score_threshold, iou_threshold=iou_threshold
         )
         out, at = [], 0
-        for wins in plans:
+        for im, wins in zip(images, plans, strict=True):
             full, tiles = found[at], found[at + 1 : at + 1 + len(wins)]
             at += 1 + len(wins)
-            out.append(self._merge(full, tiles, wins))
+            out.append(self._merge(full, tiles, wins, (im.shape[1], im.shape[0])))
         return out
 
     def detect_scene(
@@ -164,20 +192,70 @@ class TiledDetector(Detector):
             score_threshold=score_threshold,
             iou_threshold=iou_threshold,
         )
-        return SceneOutput(self._merge(scene.detections, tiles, wins), scene.embedding)
+        size = (image.shape[1], image.shape[0])
+        return SceneOutput(self._merge(scene.detections, tiles, wins, size), scene.embedding)
 
     def _merge(
         self,
         full: Sequence[Detection],
         tiles: Sequence[Sequence[Detection]],
         windows: Sequence[Window],
+        size: tuple[int, int],
     ) -> list[Detection]:
         if not windows:
             return list(full)
-        dets = list(full)
-        for (x1, y1, _, _), found in zip(windows, tiles, strict=True):
-            dets.extend(_shifted(d, x1, y1) for d in found)
-        return merge_detections(dets, self.config.merge_metric, self.config.merge_threshold)
+        cfg = self.config
+        from_tiles = []
+        for win, found in zip(windows, tiles, strict=True):
+            keep = [d for d in found if cfg.tile_labels is None or d.label in cfg.tile_labels]
+            if cfg.drop_cut:
+                keep = [d for d in keep if not _touches_inner_edge(d.box, win, size, cfg.edge_px)]
+            from_tiles.extend(_shifted(d, win[0], win[1]) for d in keep)
+        merged = merge_detections(from_tiles, cfg.merge_metric, cfg.merge_threshold)
+        return _join(full, merged, cfg.merge_metric, cfg.merge_threshold)
+
+
+def _join(
+    full: Sequence[Detection], tiled: Sequence[Detection], metric: str, threshold: float
+) -> list[Detection]:
+    """The full image's detections plus the tiles' (already merged among themselves).
+
+    The full image's boxes are never merged with each other: the detector's own NMS already
+    judged them, and merging nested boxes of one pass only inflates them. A tile box that
+    matches a full-image box of its label is the same object: the larger box stays (a tile may
+    see only the screen of a laptop the full image saw whole; for a small mug both are alike),
+    with the better score.
+    """
+    out = list(full)
+    for t in tiled:
+        tb = np.asarray(t.box.as_tuple())
+        hits = [
+            i
+            for i, f in enumerate(out)
+            if f.label == t.label
+            and _overlap(np.asarray(f.box.as_tuple()), tb, metric) >= threshold
+        ]
+        if not hits:
+            out.append(t)
+            continue
+        i = max(hits, key=lambda k: out[k].score)
+        f = out[i]
+        big = f if f.box.area >= t.box.area else t
+        out[i] = big.model_copy(update={"score": max(f.score, t.score)})
+    out.sort(key=lambda d: -d.score)
+    return out
+
+
+def _touches_inner_edge(box: Box, win: Window, image_wh: tuple[int, int], edge: float) -> bool:
+    """Whether a box (in tile pixels) reaches an edge of the tile that is not the image's."""
+    x1, y1, x2, y2 = win
+    w, h = image_wh
+    return (
+        (x1 > 0 and box.x1 <= edge)
+        or (y1 > 0 and box.y1 <= edge)
+        or (x2 < w and box.x2 >= (x2 - x1) - edge)
+        or (y2 < h and box.y2 >= (y2 - y1) - edge)
+    )
 
 
 def _shifted(d: Detection, dx: float, dy: float) -> Detection:
