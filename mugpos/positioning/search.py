@@ -23,21 +23,30 @@ import numpy as np
 
 from mugpos.positioning.boundary import intersections, projections
 from mugpos.positioning.cset import ConstraintSet, costs, violated
+from mugpos.positioning.safety import Budget
 
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     point: tuple[float, float]
-    cost: float  # weighted sum of violated groups at ``point``
+    cost: float  # weighted sum of groups violated at ``point`` (search limits, with the margin)
     ok: np.ndarray  # (G,) groups satisfied at ``point``
+    exact: bool = True  # False when the budget cut the candidate enumeration short
 
 
 CHUNK = 64  # candidates checked per numpy pass, nearest first
 
 
 def _in_work_area(points: np.ndarray, cs: ConstraintSet) -> np.ndarray:
-    """Drop candidates outside the hard rectangle (row 0), unless none is inside it."""
-    keep = ((points >= cs.cores[0, :2] - cs.tol) & (points <= cs.cores[0, 2:] + cs.tol)).all(1)
+    """Drop candidates outside the hard rectangle (group 0), unless none is inside it."""
+    x1, y1, x2, y2 = cs.hard_rect()
+    t = cs.tol
+    keep = (
+        (points[:, 0] >= x1 - t)
+        & (points[:, 0] <= x2 + t)
+        & (points[:, 1] >= y1 - t)
+        & (points[:, 1] <= y2 + t)
+    )
     return points[keep] if keep.any() else points
 
 
@@ -49,7 +58,7 @@ def _nearest_first(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> np.
 
 
 def _first_feasible(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> int:
-    """Index of the nearest candidate that violates nothing, or -1.
+    """Index of the nearest candidate that violates nothing (search limits), or -1.
 
     Checked in chunks, nearest first: usually the first chunk decides, so most candidates are
     never evaluated.
@@ -57,34 +66,49 @@ def _first_feasible(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> in
     order = _nearest_first(points, p0, cs)
     for lo in range(0, order.shape[0], CHUNK):
         idx = order[lo : lo + CHUNK]
-        hit = np.flatnonzero(~violated(points[idx], cs).any(axis=1))
+        hit = np.flatnonzero(~violated(points[idx], cs, tight=True).any(axis=1))
         if hit.size:
             return int(idx[hit[0]])
     return -1
 
 
-def _result(point: np.ndarray, cs: ConstraintSet, feasible: bool = False) -> SearchResult:
+def _result(
+    point: np.ndarray, cs: ConstraintSet, feasible: bool = False, exact: bool = True
+) -> SearchResult:
     xy = (float(point[0]), float(point[1]))
     if feasible:
-        return SearchResult(point=xy, cost=0.0, ok=np.ones(cs.n_groups, dtype=bool))
-    bad = violated(point[None], cs)[0]
-    return SearchResult(point=xy, cost=float(bad.astype(np.float64) @ cs.weight), ok=~bad)
+        return SearchResult(xy, 0.0, np.ones(cs.n_groups, dtype=bool), exact)
+    bad = violated(point[None], cs, tight=True)[0]
+    return SearchResult(xy, float(bad.astype(np.float64) @ cs.weight), ~bad, exact)
+
+
+def _pair_count(v: int, h: int, a: int) -> int:
+    """Candidate points the pairwise step can produce (segment crossings, line-arc, arc-arc)."""
+    return v * h + 2 * (v + h) * a + a * (a - 1)
 
 
 def best_position(
-    start: tuple[float, float], cs: ConstraintSet, bad0: np.ndarray | None = None
-) -> SearchResult:
+    start: tuple[float, float],
+    cs: ConstraintSet,
+    bad0: np.ndarray | None = None,
+    budget: Budget | None = None,
+) -> SearchResult | None:
     """The nearest point to ``start`` that violates the least weight (0 when feasible).
 
-    ``bad0``: the groups violated at ``start``, when the caller already knows them.
+    ``bad0``: the groups violated at ``start``, when the caller already knows them. With a
+    ``budget``, ``None`` when it refuses even the cheap candidates; a result whose pairwise
+    step did not fit is marked ``exact=False`` (the best among the candidates it could afford).
     """
     p0 = np.asarray(start, dtype=np.float64)
     if bad0 is None:
         bad0 = violated(p0[None], cs)[0]
     if not bad0.any():
         return SearchResult(point=start, cost=0.0, ok=~bad0)
+    budget = budget or Budget.unlimited()
     pc, tol = cs.pieces, cs.tol
     nv, nh, na = pc.v.shape[0], pc.h.shape[0], pc.a.shape[0]
+    if not budget.take(nv + nh + na + 1):
+        return None
     pv, ph, pa = projections(
         np.broadcast_to(p0, (nv, 2)), np.broadcast_to(p0, (nh, 2)), np.broadcast_to(p0, (na, 2)), pc
     )
@@ -96,30 +120,42 @@ def best_position(
         rho2 = (float(np.sqrt(((inside[k] - p0) ** 2).sum())) + tol) ** 2
         near = ((cheap - p0) ** 2).sum(axis=1) <= rho2
         pieces = pc.select(near[:nv], near[nv : nv + nh], near[nv + nh : nv + nh + na])
+        counts = (pieces.v.shape[0], pieces.h.shape[0], pieces.a.shape[0])
+        if not budget.take(_pair_count(*counts)):
+            return _result(inside[k], cs, feasible=True, exact=False)
         zeros = [np.zeros(x.shape[0], dtype=np.intp) for x in (pieces.v, pieces.h, pieces.a)]
         pairs, _ = intersections(pieces, *zeros, tol)
         pairs = pairs[((pairs - p0) ** 2).sum(axis=1) <= rho2]
         points = np.concatenate([inside[k : k + 1], _in_work_area(pairs, cs)])
         return _result(points[_first_feasible(points, p0, cs)], cs, feasible=True)
-    zeros = [np.zeros(n, dtype=np.intp) for n in (nv, nh, na)]
-    pairs, _ = intersections(pc, *zeros, tol)
-    points = np.concatenate([inside, _in_work_area(pairs, cs)])
-    k = _first_feasible(points, p0, cs)
-    if k >= 0:
-        return _result(points[k], cs, feasible=True)
+    exact = budget.take(_pair_count(nv, nh, na))
+    if exact:
+        zeros = [np.zeros(n, dtype=np.intp) for n in (nv, nh, na)]
+        pairs, _ = intersections(pc, *zeros, tol)
+        points = np.concatenate([inside, _in_work_area(pairs, cs)])
+        k = _first_feasible(points, p0, cs)
+        if k >= 0:
+            return _result(points[k], cs, feasible=True)
+    else:
+        points = inside
     # Nothing is feasible: the least violated weight, then the nearest.
     order = _nearest_first(points, p0, cs)
-    cost = costs(points[order], cs)
-    return _result(points[order[int(np.argmin(cost))]], cs)
+    cost = costs(points[order], cs, tight=True)
+    return _result(points[order[int(np.argmin(cost))]], cs, exact=exact)
 
 
 def best_positions(
     starts: Sequence[tuple[float, float]],
     sets: Sequence[ConstraintSet],
     bad0: Sequence[np.ndarray] | None = None,
-) -> list[SearchResult]:
-    """:func:`best_position` for several mugs."""
-    return [
-        best_position(s, cs, None if bad0 is None else bad0[j])
-        for j, (s, cs) in enumerate(zip(starts, sets, strict=True))
-    ]
+    budget: Budget | None = None,
+) -> list[SearchResult | None]:
+    """:func:`best_position` for several mugs (``None`` where the budget ran out)."""
+    budget = budget or Budget.unlimited()
+    out: list[SearchResult | None] = []
+    for j, (s, cs) in enumerate(zip(starts, sets, strict=True)):
+        if budget.expired():
+            out.append(None)
+            continue
+        out.append(best_position(s, cs, None if bad0 is None else bad0[j], budget))
+    return out
