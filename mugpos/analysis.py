@@ -234,5 +234,7 @@ def _plan_notes(plan: Plan) -> list[str]:
     }.get(plan.why, plan.why)
     note = f"partial plan: the move planner reached {cause}; suggestions are the best so far"
     if plan.unplanned:
-        note += f" (mugs never planned: {', '.join(str(m) for m in sorted(plan.unplanned))})"
+        first = sorted(plan.unplanned)
+        shown = ", ".join(str(m) for m in first[:10]) + (" ..." if len(first) > 10 else "")
+        note += f" ({len(first)} mugs never planned: {shown})"
     return [note]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -193,8 +194,8 @@ class MugConstraints:
                 self.owners.append(i)
 
     def at(self, boxes: Sequence[Rect]) -> tuple[ConstraintSet, list[int]]:
-        """The full constraint set given every mug's current box (memoised for the last two
-        states: the evaluation and the move search ask for the same ones)."""
+        """The full constraint set given every mug's current box (memoised for the last state:
+        the evaluation and the move search ask for the same one; one entry bounds memory)."""
         coupled = self.dynamic or self.overlap
         key = tuple(boxes) if coupled else ()
         hit = self._memo.get(key)
@@ -213,8 +214,7 @@ class MugConstraints:
         if self.overlap and grown.shape[0]:
             builder.group_arrays(grown, np.zeros(1), inside=False, any_of=False, weight=HARD_WEIGHT)
             owners.append(OVERLAP)
-        if len(self._memo) >= 2:
-            self._memo.clear()
+        self._memo.clear()
         self._memo[key] = (builder.build(), owners)
         return self._memo[key]
 
@@ -275,6 +275,13 @@ def mug_constraints(
 
 
 def alignment_core(axis: str | None, boxes: Sequence[Rect], tol: float) -> tuple[Rect, float]:
+    """Where alignment puts a mug's center: a band (row, column) or a disk (cluster) around
+    the lower median of every mug's center (memoised: every mug asks for the same state)."""
+    return _alignment_core(axis, tuple(boxes), tol)
+
+
+@lru_cache(maxsize=64)
+def _alignment_core(axis: str | None, boxes: tuple[Rect, ...], tol: float) -> tuple[Rect, float]:
     xs = [(b[0] + b[2]) / 2.0 for b in boxes]
     ys = [(b[1] + b[3]) / 2.0 for b in boxes]
     if axis == "row":

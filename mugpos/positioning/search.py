@@ -35,6 +35,11 @@ class SearchResult:
 
 
 CHUNK = 64  # candidates checked per numpy pass, nearest first
+CELLS = 2_000_000  # at most this many point x primitive distances per pass (bounds memory)
+
+
+def _chunk(cs: ConstraintSet) -> int:
+    return max(1, min(CHUNK, CELLS // max(cs.cores.shape[0], 1)))
 
 
 def _in_work_area(points: np.ndarray, cs: ConstraintSet) -> np.ndarray:
@@ -57,19 +62,41 @@ def _nearest_first(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> np.
     return np.argsort(np.round(np.sqrt((d * d).sum(axis=1)), 9), kind="stable")
 
 
-def _first_feasible(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet) -> int:
+def _first_feasible(
+    points: np.ndarray, p0: np.ndarray, cs: ConstraintSet, budget: Budget | None = None
+) -> int:
     """Index of the nearest candidate that violates nothing (search limits), or -1.
 
     Checked in chunks, nearest first: usually the first chunk decides, so most candidates are
-    never evaluated.
+    never evaluated. The budget's deadline is checked between chunks.
     """
     order = _nearest_first(points, p0, cs)
-    for lo in range(0, order.shape[0], CHUNK):
-        idx = order[lo : lo + CHUNK]
+    step = _chunk(cs)
+    for lo in range(0, order.shape[0], step):
+        if lo and budget is not None and budget.expired():
+            return -1
+        idx = order[lo : lo + step]
         hit = np.flatnonzero(~violated(points[idx], cs, tight=True).any(axis=1))
         if hit.size:
             return int(idx[hit[0]])
     return -1
+
+
+def _least_cost(points: np.ndarray, p0: np.ndarray, cs: ConstraintSet, budget: Budget) -> int:
+    """Index of the candidate with the least violated weight (then the nearest), in chunks;
+    when the deadline passes, the best of those seen."""
+    order = _nearest_first(points, p0, cs)
+    step = _chunk(cs)
+    best, best_cost = int(order[0]), np.inf
+    for lo in range(0, order.shape[0], step):
+        if lo and budget.expired():
+            break
+        idx = order[lo : lo + step]
+        cost = costs(points[idx], cs, tight=True)
+        k = int(np.argmin(cost))
+        if cost[k] < best_cost:
+            best, best_cost = int(idx[k]), float(cost[k])
+    return best
 
 
 def _result(
@@ -105,16 +132,17 @@ def best_position(
     if not bad0.any():
         return SearchResult(point=start, cost=0.0, ok=~bad0)
     budget = budget or Budget.unlimited()
+    # At most 8 pieces per primitive: reserve them before building any (bounds memory too).
+    if not budget.take(8 * cs.cores.shape[0] + 1):
+        return None
     pc, tol = cs.pieces, cs.tol
     nv, nh, na = pc.v.shape[0], pc.h.shape[0], pc.a.shape[0]
-    if not budget.take(nv + nh + na + 1):
-        return None
     pv, ph, pa = projections(
         np.broadcast_to(p0, (nv, 2)), np.broadcast_to(p0, (nh, 2)), np.broadcast_to(p0, (na, 2)), pc
     )
     cheap = np.concatenate([pv, ph, pa, p0[None]])  # p0 itself: the best compromise may be to stay
     inside = _in_work_area(cheap, cs)
-    k = _first_feasible(inside, p0, cs)
+    k = _first_feasible(inside, p0, cs, budget)
     if k >= 0:
         # A nearer point can only be where two pieces passing within rho of p0 meet.
         rho2 = (float(np.sqrt(((inside[k] - p0) ** 2).sum())) + tol) ** 2
@@ -127,21 +155,20 @@ def best_position(
         pairs, _ = intersections(pieces, *zeros, tol)
         pairs = pairs[((pairs - p0) ** 2).sum(axis=1) <= rho2]
         points = np.concatenate([inside[k : k + 1], _in_work_area(pairs, cs)])
-        return _result(points[_first_feasible(points, p0, cs)], cs, feasible=True)
+        return _result(points[max(_first_feasible(points, p0, cs), 0)], cs, feasible=True)
     exact = budget.take(_pair_count(nv, nh, na))
     if exact:
         zeros = [np.zeros(n, dtype=np.intp) for n in (nv, nh, na)]
         pairs, _ = intersections(pc, *zeros, tol)
         points = np.concatenate([inside, _in_work_area(pairs, cs)])
-        k = _first_feasible(points, p0, cs)
+        k = _first_feasible(points, p0, cs, budget)
         if k >= 0:
             return _result(points[k], cs, feasible=True)
     else:
         points = inside
     # Nothing is feasible: the least violated weight, then the nearest.
-    order = _nearest_first(points, p0, cs)
-    cost = costs(points[order], cs, tight=True)
-    return _result(points[order[int(np.argmin(cost))]], cs, exact=exact)
+    k = _least_cost(points, p0, cs, budget)
+    return _result(points[k], cs, exact=exact and not budget.exhausted)
 
 
 def best_positions(

@@ -23,7 +23,6 @@ from mugpos.positioning.cset import satisfied, shortfall
 from mugpos.positioning.frame import SceneFrame
 from mugpos.positioning.geometry import (
     Rect,
-    box_gap,
     center,
     overlap_fraction,
     pairwise_gaps,
@@ -97,9 +96,19 @@ class _Context:
         self.frame = frame
         self.boxes = boxes
         self._gaps: np.ndarray | None = None
+        self._objects: dict[tuple[Rect, ...], np.ndarray] = {}
         xs = [(o[0] + o[2]) / 2.0 for o in boxes]
         ys = [(o[1] + o[3]) / 2.0 for o in boxes]
         self.median = (lower_median(xs), lower_median(ys)) if boxes else (0.0, 0.0)
+
+    def object_gaps(self, rects: tuple[Rect, ...]) -> np.ndarray:
+        """Gaps from every mug to each of ``rects`` (one rule's objects), computed once."""
+        hit = self._objects.get(rects)
+        if hit is None:
+            boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+            hit = pairwise_gaps(boxes, np.asarray(rects, dtype=np.float64).reshape(-1, 4))
+            self._objects[rects] = hit
+        return hit
 
     @property
     def gaps(self) -> np.ndarray:
@@ -178,7 +187,8 @@ def _measure(p: PreparedRule, ctx: _Context, m: int) -> tuple[float | None, floa
             j = int(np.argmin(ctx.gaps[m]))
             gap, what = float(ctx.gaps[m, j]), f"mug {j}"
         else:
-            gap, what = min((box_gap(b, o), f"the {r.object_label}") for o in p.rects)
+            row = ctx.object_gaps(p.rects)[m]
+            gap, what = float(row.min()), f"the {r.object_label}"
         v = frame.from_px(max(gap, 0.0), unit)
         where = f"overlaps {what}" if gap < 0 else f"{_fmt(v, unit)} from {what}"
         return v, r.value, f"mug {m}: {where}, {need}"
