@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from mugpos.positioning.boundary import Pieces, pieces_of
+from mugpos.positioning.boundary import _LIM, Pieces, pieces_of
 from mugpos.positioning.geometry import Rect, sd_matrix
 
 # Group weights by severity, far apart so that one critical rule outweighs 99 warnings; the
@@ -31,6 +31,13 @@ SEVERITY_WEIGHT: dict[str, float] = {"info": 1.0, "warning": 100.0, "critical": 
 HARD_WEIGHT = 1e7
 # Feasibility tolerance as a fraction of the work-area diagonal (scale-invariant).
 REL_TOL = 1e-9
+
+
+def compiled_pieces() -> bool:
+    """Whether the compiled kernels serve this process (tests switch them off to compare)."""
+    from mugpos.positioning import search
+
+    return not search.NUMPY_ONLY
 
 
 class ConstraintSet:
@@ -95,7 +102,13 @@ class ConstraintSet:
         arcs; built on first use, since most states are only evaluated, never searched."""
         if self._pieces is None:
             r = self.radius + np.where(self.inside, -self.margin, self.margin)
-            self._pieces = pieces_of(self.cores, r)
+            if compiled_pieces():
+                from mugpos.positioning.kernel import pieces
+
+                v, h, a = pieces(np.ascontiguousarray(self.cores), r, _LIM)
+                self._pieces = Pieces(v, h, a)
+            else:
+                self._pieces = pieces_of(self.cores, r)
         return self._pieces
 
     def hard_rect(self) -> Rect:

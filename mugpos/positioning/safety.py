@@ -65,13 +65,17 @@ class PlanBudget(BaseModel):
 class Budget:
     """A running budget: a deadline and a candidate allowance, shared by every search."""
 
-    __slots__ = ("deadline", "exhausted", "left", "why")
+    __slots__ = ("deadline", "exhausted", "left", "total", "why")
 
     def __init__(self, plan: PlanBudget) -> None:
         self.deadline = time.perf_counter() + plan.time_s
-        self.left = plan.max_candidates
+        self.left = self.total = plan.max_candidates
         self.exhausted = False
         self.why = ""
+
+    @property
+    def used(self) -> int:
+        return self.total - self.left
 
     def expired(self) -> bool:
         if not self.exhausted and time.perf_counter() > self.deadline:

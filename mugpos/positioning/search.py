@@ -109,6 +109,33 @@ def _result(
     return SearchResult(xy, float(bad.astype(np.float64) @ cs.weight), ~bad, exact)
 
 
+# Scenes up to this many primitives per mug use the compiled search (mugpos.positioning.kernel);
+# larger ones (hostile requests) the numpy path, which checks its deadline between chunks.
+KERNEL_MAX_PRIMS = 400
+NUMPY_ONLY = False  # tests flip this to compare both paths
+
+
+def _compiled(start: tuple[float, float], cs: ConstraintSet, budget: Budget) -> SearchResult | None:
+    """The search in one compiled call, when its worst-case candidate count fits the budget
+    (it reports what it really used); ``None`` to fall back to the numpy path."""
+    from mugpos.positioning.kernel import search
+
+    pc = cs.pieces
+    nv, nh, na = pc.v.shape[0], pc.h.shape[0], pc.a.shape[0]
+    if budget.expired() or budget.left < nv + nh + na + 1 + _pair_count(nv, nh, na):
+        return None
+    ends = np.append(cs.starts[1:], cs.cores.shape[0]).astype(np.intp)
+    c = np.ascontiguousarray  # one compiled specialisation: C-contiguous float64 everywhere
+    x, y, cost, used = search(
+        float(start[0]), float(start[1]), c(cs.cores), c(cs.sign), c(cs.limit_tight),
+        c(cs.starts, dtype=np.intp), ends, c(cs.any_of), c(cs.weight),
+        np.asarray(cs.hard_rect(), dtype=np.float64), float(cs.tol), float(cs.unit_len),
+        c(pc.v), c(pc.h), c(pc.a),
+    )  # fmt: skip
+    budget.take(int(used))
+    return _result(np.array([x, y]), cs, feasible=cost == 0.0)
+
+
 def _pair_count(v: int, h: int, a: int) -> int:
     """Candidate points the pairwise step can produce (segment crossings, line-arc, arc-arc)."""
     return v * h + 2 * (v + h) * a + a * (a - 1)
@@ -132,6 +159,12 @@ def best_position(
     if not bad0.any():
         return SearchResult(point=start, cost=0.0, ok=~bad0)
     budget = budget or Budget.unlimited()
+    if cs.cores.shape[0] <= KERNEL_MAX_PRIMS and not NUMPY_ONLY:
+        res = _compiled(start, cs, budget)
+        if res is not None:
+            return res
+        if budget.exhausted:
+            return None
     # At most 8 pieces per primitive: reserve them before building any (bounds memory too).
     if not budget.take(8 * cs.cores.shape[0] + 1):
         return None

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from mugpos.detections import Box
+from mugpos.positioning import search as search_module
 from mugpos.positioning.constraints import OVERLAP, MugConstraints, PreparedRule, alignment_core
 from mugpos.positioning.cset import ConstraintSet, violated
 from mugpos.positioning.frame import SceneFrame
 from mugpos.positioning.geometry import Rect, center, expand, rect_sd, translate
+from mugpos.positioning.kernel import warm
 from mugpos.positioning.measure import vector
 from mugpos.positioning.models import Suggestion, Vector
 from mugpos.positioning.safety import Budget, PlanBudget, Safety
@@ -83,6 +85,7 @@ class Plan:
     partial: bool = False
     why: str = ""
     unplanned: frozenset[int] = frozenset()
+    candidates: int = 0  # candidate points the searches generated (what the budget counts)
 
 
 def _moved(box: Rect, to: tuple[float, float]) -> Rect:
@@ -110,6 +113,8 @@ class _Planner:
             if mugs is not None
             else [MugConstraints(frame, prepared, m, b, safety) for m, b in enumerate(self.boxes)]
         )
+        if not search_module.NUMPY_ONLY:
+            warm()  # compile or load the search kernel before the budget's clock starts
         self.budget = Budget(budget or PlanBudget.from_settings())
         self.search = any(p.active for p in prepared)
         margin = safety.margin_pct / 100.0 * frame.short_side
@@ -239,6 +244,7 @@ class _Planner:
             partial=bool(why),
             why=why,
             unplanned=unplanned,
+            candidates=self.budget.used,
         )
 
 
