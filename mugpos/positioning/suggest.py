@@ -24,7 +24,6 @@ from mugpos.positioning.constraints import OVERLAP, MugConstraints, PreparedRule
 from mugpos.positioning.cset import ConstraintSet, violated
 from mugpos.positioning.frame import SceneFrame
 from mugpos.positioning.geometry import Rect, center, expand, rect_sd, translate
-from mugpos.positioning.kernel import warm
 from mugpos.positioning.measure import vector
 from mugpos.positioning.models import Suggestion, Vector
 from mugpos.positioning.safety import Budget, PlanBudget, Safety
@@ -114,6 +113,8 @@ class _Planner:
             else [MugConstraints(frame, prepared, m, b, safety) for m, b in enumerate(self.boxes)]
         )
         if not search_module.NUMPY_ONLY:
+            from mugpos.positioning.kernel import warm  # numba loads on first plan, not import
+
             warm()  # compile or load the search kernel before the budget's clock starts
         self.budget = Budget(budget or PlanBudget.from_settings())
         self.search = any(p.active for p in prepared)
