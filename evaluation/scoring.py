@@ -84,10 +84,11 @@ def _verdicts(
     if not ds.rules:
         return {}
     truth = {(v.rule_id, v.mug): v.status == "violated" for v in ex.verdicts}
+    judged = {rule.id for rule in ds.rules}  # the implicit work-area check has no truth here
     said: dict[tuple[str, int], bool] = {}  # keyed by ground-truth mug
     tp = fp = fn = tn = 0
     for r in result.rule_results:
-        if r.mug is None:
+        if r.mug is None or r.rule_id not in judged:
             continue
         g = gt_of_det.get(result.layout.mugs[r.mug].detection)
         violated = r.status == "violated"

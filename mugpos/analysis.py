@@ -22,9 +22,10 @@ from mugpos.positioning.alignment import DEFAULT_TOLERANCE_PCT
 from mugpos.positioning.constraints import NEEDS_SCALE, MugConstraints, PreparedRule, prepare_rules
 from mugpos.positioning.frame import build_frame
 from mugpos.positioning.models import SceneLayout, Scores, Suggestion
+from mugpos.positioning.safety import PlanBudget, Safety
 from mugpos.positioning.scene import describe
-from mugpos.positioning.score import score_scene
-from mugpos.positioning.suggest import plan_moves, suggest_moves
+from mugpos.positioning.score import NO_MUG, score_scene
+from mugpos.positioning.suggest import Plan, plan_moves, suggest_moves
 from mugpos.positioning.targets import Target
 from mugpos.positioning.zones import Grid
 from mugpos.rules.evaluate import evaluate_prepared
@@ -53,6 +54,12 @@ class AnalysisOptions(BaseModel):
     score_threshold: float = Field(default=DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0)
     alignment_tolerance_pct: float = Field(
         default=DEFAULT_TOLERANCE_PCT, gt=0.0, le=100.0, description="For the reported groups."
+    )
+    safety: Safety = Field(
+        default_factory=Safety, description="Implicit hard constraints of every plan."
+    )
+    budget: PlanBudget | None = Field(
+        default=None, description="The planner's work budget; default: from the settings."
     )
 
     @field_validator("rules", mode="before")
@@ -85,6 +92,10 @@ class AnalysisResult(BaseModel):
     suggestions: list[Suggestion]
     scores: Scores
     embedding: list[float] | None = Field(default=None, repr=False)
+    partial: bool = Field(
+        default=False,
+        description="The planner's work budget ran out: suggestions are the best plan so far.",
+    )
     timings_ms: dict[str, float]
     notes: list[str]
 
@@ -146,11 +157,13 @@ def analyze(
     )
     layout = describe(frame, dets, alignment_tolerance_pct=opts.alignment_tolerance_pct)
     marks["position"] = time.perf_counter()
-    prepared = prepare_rules(opts.rules, frame)
-    mugs = [MugConstraints(frame, prepared, m, b) for m, b in enumerate(frame.mugs)]
+    safety = opts.safety
+    prepared = prepare_rules(opts.rules, frame, safety)
+    mugs = [MugConstraints(frame, prepared, m, b, safety) for m, b in enumerate(frame.mugs)]
     results = evaluate_prepared(prepared, frame, mugs=mugs)
     marks["rules"] = time.perf_counter()
-    suggestions = suggest_moves(frame, prepared, plan_moves(frame, prepared, mugs))
+    plan = plan_moves(frame, prepared, mugs, safety, opts.budget)
+    suggestions = suggest_moves(frame, prepared, plan)
     marks["suggest"] = time.perf_counter()
     scores = score_scene(results, len(frame.mugs))
     marks["score"] = time.perf_counter()
@@ -170,8 +183,12 @@ def analyze(
         suggestions=suggestions,
         scores=scores,
         embedding=embedding,
+        partial=plan.partial,
         timings_ms=timings,
-        notes=_notes(opts, frame.scale is None, frame.work_area_source, len(frame.mugs), prepared),
+        notes=[
+            *_notes(opts, frame.scale is None, frame.work_area_source, len(frame.mugs), prepared),
+            *_plan_notes(plan),
+        ],
     )
 
 
@@ -184,7 +201,7 @@ def _notes(
 ) -> list[str]:
     notes = []
     if n_mugs == 0:
-        notes.append("no mug detected")
+        notes.append(NO_MUG)
     if source == "image":
         notes.append("no table or desk detected: the whole image is the work area")
     if opts.scale is not None and no_scale and opts.scale.reference is not None:
@@ -195,4 +212,26 @@ def _notes(
     skipped = [p.rule.id for p in prepared if p.not_applicable == NEEDS_SCALE]
     if skipped:
         notes.append(f"rules not checked for lack of a scale: {', '.join(skipped)}")
+    missing: dict[str, list[str]] = {}
+    for p in prepared:
+        if p.not_found is not None:
+            missing.setdefault(p.not_found, []).append(p.rule.id)
+    for what, ids in missing.items():
+        notes.append(f"{what}: rules {', '.join(ids)} not checked (missed or absent)")
     return notes
+
+
+def _plan_notes(plan: Plan) -> list[str]:
+    if not plan.partial:
+        return []
+    cause = {
+        "time": "its time budget",
+        "candidates": "its candidate budget",
+        "iterations": "its iteration limit",
+    }.get(plan.why, plan.why)
+    note = f"partial plan: the move planner reached {cause}; suggestions are the best so far"
+    if plan.unplanned:
+        first = sorted(plan.unplanned)
+        shown = ", ".join(str(m) for m in first[:10]) + (" ..." if len(first) > 10 else "")
+        note += f" ({len(first)} mugs never planned: {shown})"
+    return [note]

@@ -243,17 +243,25 @@ def _fail(message: str, hint: str | None = None) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _sentence(text: str, source: str) -> Rule:
+def _sentence(text: str, source: str) -> list[Rule]:
+    """The rules in one sentence, each interpretation printed (on stderr, so ``--json`` output
+    stays clean) before anything is analysed: the user sees what was understood."""
     from mugpos.rules.errors import RuleParseError
-    from mugpos.rules.parser import parse_rule
+    from mugpos.rules.parser import parse_rules
 
     try:
-        return parse_rule(text).rule
+        drafts = parse_rules(text)
     except RuleParseError as exc:
         _fail(
             f"{source} {text!r}: {exc.message}",
             "try: " + " · ".join(exc.suggestions[:3]) if exc.suggestions else None,
         )
+    for d in drafts:
+        sure = "" if d.confidence >= 0.8 else f" (confidence {d.confidence:.2f}: check it)"
+        err_console.print(
+            f"{source} {text!r} → {d.interpretation}{sure}", markup=False, highlight=False
+        )
+    return [d.rule for d in drafts]
 
 
 def _load_rules(specs: list[str], sentences: list[str]) -> list[Rule]:
@@ -266,8 +274,9 @@ def _load_rules(specs: list[str], sentences: list[str]) -> list[Rule]:
         elif re.fullmatch(r"\.(json|txt)", path.suffix, re.IGNORECASE):
             _fail(f"rules file {spec} not found")
         else:
-            found.append(_sentence(spec, "rule"))
-    found += [_sentence(text, "rule") for text in sentences]
+            found += _sentence(spec, "rule")
+    for text in sentences:
+        found += _sentence(text, "rule")
     unique: dict[str, Rule] = {}
     for r in found:
         unique.setdefault(r.id, r)  # the same sentence twice is one rule
@@ -286,7 +295,8 @@ def _rules_file(path: Path) -> list[Rule]:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() != ".json" and text.lstrip()[:1] not in ("[", "{"):
         lines = [ln.strip() for ln in text.splitlines()]
-        return [_sentence(ln, f"{path.name}:") for ln in lines if ln and not ln.startswith("#")]
+        found = [ln for ln in lines if ln and not ln.startswith("#")]
+        return [r for ln in found for r in _sentence(ln, f"{path.name}:")]
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -303,7 +313,7 @@ def _rules_file(path: Path) -> list[Rule]:
     out = []
     for n, item in enumerate(items):
         if isinstance(item, str):
-            out.append(_sentence(item, f"{path.name} #{n}:"))
+            out += _sentence(item, f"{path.name} #{n}:")
             continue
         try:
             out.append(Rule.model_validate(item))
@@ -369,7 +379,8 @@ def _print_analysis(path: Path, result: AnalysisResult) -> None:
 
     size = f"{result.image.width:.0f}x{result.image.height:.0f}"
     score = result.scores.scene
-    title = f"{path.name} ({size}) — {result.model_id} — scene score {score:.0f}/100"
+    scored = result.scores.reason if score is None else f"scene score {score:.0f}/100"
+    title = f"{path.name} ({size}) — {result.model_id} — {scored}"
     layout = result.layout
     if not layout.mugs:
         console.print(Text(title, style="bold"))
@@ -380,7 +391,7 @@ def _print_analysis(path: Path, result: AnalysisResult) -> None:
         by_mug: dict[int, list[str]] = {}
         checked: set[int] = set()
         for rr in result.rule_results:
-            if rr.mug is not None and rr.status != "not_applicable":
+            if rr.mug is not None and rr.status in ("satisfied", "violated"):
                 checked.add(rr.mug)
             if rr.mug is not None and rr.status == "violated":
                 by_mug.setdefault(rr.mug, []).append(rr.rule_name)
@@ -416,6 +427,9 @@ def _print_analysis(path: Path, result: AnalysisResult) -> None:
     for rr in result.rule_results:
         if rr.mug is None and rr.status == "violated":
             console.print(Text(f"✗ {rr.rule_name}: {rr.message}", style="red"))
+    missing = {rr.rule_name: rr.message for rr in result.rule_results if rr.status == "not_found"}
+    for name, what in missing.items():  # neither met nor broken: say so
+        console.print(Text(f"? {name}: {what} (not checked)", style="dark_orange"))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
 

@@ -45,6 +45,7 @@ Rect = tuple[float, float, float, float]
 OK_GREEN: RGB = (46, 204, 113)
 VIOLATION_RED: RGB = (235, 45, 45)
 UNCHECKED_BLUE: RGB = (66, 165, 245)
+NOT_FOUND_AMBER: RGB = (250, 210, 90)  # "no laptop found", "not scored"
 ARROW_FEASIBLE: RGB = (0, 230, 118)
 ARROW_COMPROMISE: RGB = (255, 145, 0)
 CLEARANCE: RGB = (255, 214, 64)
@@ -240,7 +241,13 @@ class _Painter:
             if rr.status == "violated" and rr.mug is not None:
                 self.violations.setdefault(rr.mug, []).append(rr)
         self.has_clearance = False
-        self.checked = {rr.mug for rr in result.rule_results if rr.status != "not_applicable"}
+        # The implicit work-area check alone does not make a mug "checked" (blue: no rule of
+        # the user's); when it fails, the mug is red like any violation.
+        self.checked = {
+            rr.mug
+            for rr in result.rule_results
+            if rr.status in ("satisfied", "violated") and rr.kind != "in_work_area"
+        }
 
     # -- coordinates -----------------------------------------------------------------------
 
@@ -538,17 +545,24 @@ class _Painter:
     def _score_panel(self) -> None:
         r = self.r
         score = r.scores.scene
-        colour = OK_GREEN if score >= 90 else ARROW_COMPROMISE if score >= 60 else VIOLATION_RED
         n_mugs = len(r.layout.mugs)
         checked = {rr.rule_id for rr in r.rule_results}
         violated = sum(rr.status == "violated" for rr in r.rule_results)
-        lines: list[Line] = [[("scene score ", _LIGHT_TEXT), (f"{score:.0f}", colour)]]
+        lines: list[Line]
+        if score is None:  # nothing seen, nothing scored
+            lines = [[(r.scores.reason or "not scored", NOT_FOUND_AMBER)]]
+        else:
+            colour = OK_GREEN if score >= 90 else ARROW_COMPROMISE if score >= 60 else VIOLATION_RED
+            lines = [[("scene score ", _LIGHT_TEXT), (f"{score:.0f}", colour)]]
         summary = (
             f"{n_mugs} mug{'s' * (n_mugs != 1)} · {len(checked)} rule{'s' * (len(checked) != 1)}"
         )
         if checked:
             summary += f" · {violated} violation{'s' * (violated != 1)}"
         lines.append([(summary, (215, 215, 215))])
+        # Rules about objects the detector did not find: said, never counted as met.
+        for what in dict.fromkeys(rr.message for rr in r.rule_results if rr.status == "not_found"):
+            lines.append([("? ", NOT_FOUND_AMBER), (what, (215, 215, 215))])
         scale = r.layout.scale
         if scale is not None:
             src = scale.source.replace("reference:", "from the ")

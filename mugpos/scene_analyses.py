@@ -51,7 +51,7 @@ def analysis_row(sha: str, shard: str, version: str, result: AnalysisResult) -> 
         "n_mugs": sum(d.label == MUG for d in result.detections),
         "labels": labels,
         "has_mug": MUG in labels,
-        "scene_score": float(result.scores.scene),
+        "scene_score": None if result.scores.scene is None else float(result.scores.scene),
         "analysis_json": json.dumps(body, sort_keys=True),
     }
 

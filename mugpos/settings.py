@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int | None = Field(default=None, ge=1, description="Override the device's batch.")
 
+    plan_time_budget_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=600,
+        description="Wall time the move planner may spend per analysis; past it the plan so "
+        "far is returned, marked partial.",
+    )
+    plan_max_candidates: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Candidate points the move planner may evaluate per analysis (bounds its "
+        "memory and time on hostile scenes); past it the plan so far is returned, partial.",
+    )
+
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
 

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
 from mugpos.errors import MugposError
 from mugpos.images import DecodedImage, decode_image
+from mugpos.positioning.safety import PlanBudget
 from mugpos.rules.schema import Rule, rules_hash
 from mugpos.vectorindex import SearchFilter
 from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
@@ -71,6 +72,7 @@ class PositionService:
 
     async def analysis_options(self, opts: PositionOptions) -> AnalysisOptions:
         rules = await self.rules(opts.rules, opts.rule_ids)
+        s = self.services.settings
         try:
             return AnalysisOptions(
                 rules=rules,
@@ -78,6 +80,10 @@ class PositionService:
                 scale=opts.scale,
                 grid=opts.grid,
                 score_threshold=opts.score_threshold,
+                safety=opts.safety,
+                budget=PlanBudget(
+                    time_s=s.plan_time_budget_s, max_candidates=s.plan_max_candidates
+                ),
             )
         except ValidationError as exc:
             raise RequestValidationError(
@@ -157,7 +163,8 @@ class PositionService:
         s.metrics.inference.labels(model, "detect").observe(result.timings_ms["detect"] / 1e3)
         s.metrics.inference.labels(model, "analyze").observe(result.timings_ms["total"] / 1e3)
         body = _SERIALIZE(build_result(decoded, result, bundle, similar, timings, notes))
-        if s.cache_on and not (k and similar is None):  # never cache a missing extra
+        # Never cache a missing extra, nor a plan the work budget cut short (timing-dependent).
+        if s.cache_on and not (k and similar is None) and not result.partial:
             s.cache.set(key, body, s.settings.cache_ttl_s)
         return body
 
@@ -253,6 +260,7 @@ def cache_key(
         "scale": aopts.scale.model_dump(mode="json") if aopts.scale else None,
         "grid": aopts.grid.model_dump(mode="json"),
         "threshold": aopts.score_threshold,
+        "safety": aopts.safety.model_dump(mode="json"),
         "similar": k,
         "index": index_version,
     }
@@ -345,6 +353,8 @@ def build_result(
         mugs=mugs,
         scene=SceneResult(
             score=result.scores.scene,
+            score_reason=result.scores.reason,
+            partial=result.partial,
             work_area=layout.work_area,
             scale=layout.scale,
             grid=layout.grid,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from mugpos.positioning.frame import SceneFrame
-from mugpos.positioning.geometry import Rect, box_gap, center
+from mugpos.positioning.geometry import Rect, center, pairwise_gaps
 from mugpos.positioning.measure import distance
 from mugpos.positioning.models import AlignmentGroup
 
@@ -36,10 +38,9 @@ def _clusters(boxes: Sequence[Rect], tol: float) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for i in range(len(boxes)):
-        for j in range(i + 1, len(boxes)):
-            if box_gap(boxes[i], boxes[j]) <= tol:
-                parent[root(j)] = root(i)
+    close = pairwise_gaps(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)) <= tol
+    for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
+        parent[root(int(j))] = root(int(i))
     groups: dict[int, list[int]] = {}
     for i in range(len(boxes)):
         groups.setdefault(root(i), []).append(i)

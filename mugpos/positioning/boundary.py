@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mugpos.positioning.geometry import BIG, Rect
+from mugpos.positioning.geometry import BIG
 
 _LIM = BIG / 2
 
@@ -22,10 +22,6 @@ class Pieces:
     v: np.ndarray  # (Nv, 3) vertical segments: x, y_low, y_high
     h: np.ndarray  # (Nh, 3) horizontal segments: y, x_low, x_high
     a: np.ndarray  # (Na, 5) arcs: cx, cy, r, sx, sy (the quadrant sx*(x-cx) >= 0, sy*(y-cy) >= 0)
-
-    @staticmethod
-    def collector() -> PieceCollector:
-        return PieceCollector()
 
     def select(self, v: np.ndarray, h: np.ndarray, a: np.ndarray) -> Pieces:
         return Pieces(self.v[v], self.h[h], self.a[a])
@@ -39,39 +35,37 @@ class Pieces:
         )
 
 
-class PieceCollector:
-    """Deduplicating sets of pieces; ``build`` sorts them so results never depend on set order."""
+def pieces_of(cores: np.ndarray, radius: np.ndarray) -> Pieces:
+    """The boundary pieces of rounded rectangles ``(cores, radius)``, deduplicated and sorted
+    (so results never depend on input order). A negative radius means the core shrunk by it,
+    with sharp corners (an inset rectangle)."""
+    cores = np.asarray(cores, dtype=np.float64).reshape(-1, 4)
+    r = np.asarray(radius, dtype=np.float64).reshape(-1)
+    shrink = np.minimum(r, 0.0)[:, None]
+    c = cores + shrink * np.array([-1.0, -1.0, 1.0, 1.0])  # shrunk by -r where r < 0
+    r = np.maximum(r, 0.0)
+    x1, y1, x2, y2 = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
+    v = np.concatenate([np.stack([x1 - r, y1, y2], axis=1), np.stack([x2 + r, y1, y2], axis=1)])
+    h = np.concatenate([np.stack([y1 - r, x1, x2], axis=1), np.stack([y2 + r, x1, x2], axis=1)])
+    v = v[np.abs(v[:, 0]) < _LIM]
+    h = h[np.abs(h[:, 0]) < _LIM]
+    parts = []
+    round_ = r > 0
+    for cx, sx in ((x1, -1.0), (x2, 1.0)):
+        for cy, sy in ((y1, -1.0), (y2, 1.0)):
+            keep = round_ & (np.abs(cx) < _LIM) & (np.abs(cy) < _LIM)
+            n = int(keep.sum())
+            parts.append(
+                np.stack([cx[keep], cy[keep], r[keep], np.full(n, sx), np.full(n, sy)], axis=1)
+            )
+    a = np.concatenate(parts) if parts else np.zeros((0, 5))
+    return Pieces(v=_unique(v, 3), h=_unique(h, 3), a=_unique(a, 5))
 
-    def __init__(self) -> None:
-        self.v: set[tuple[float, float, float]] = set()
-        self.h: set[tuple[float, float, float]] = set()
-        self.a: set[tuple[float, float, float, float, float]] = set()
 
-    def copy(self) -> PieceCollector:
-        other = PieceCollector()
-        other.v, other.h, other.a = self.v.copy(), self.h.copy(), self.a.copy()
-        return other
-
-    def add(self, core: Rect, r: float) -> None:
-        x1, y1, x2, y2 = core
-        for x in (x1 - r, x2 + r):
-            if abs(x) < _LIM:
-                self.v.add((x, y1, y2))
-        for y in (y1 - r, y2 + r):
-            if abs(y) < _LIM:
-                self.h.add((y, x1, x2))
-        if r > 0:
-            for cx, sx in ((x1, -1.0), (x2, 1.0)):
-                for cy, sy in ((y1, -1.0), (y2, 1.0)):
-                    if abs(cx) < _LIM and abs(cy) < _LIM:
-                        self.a.add((cx, cy, r, sx, sy))
-
-    def build(self) -> Pieces:
-        return Pieces(
-            v=np.asarray(sorted(self.v), dtype=np.float64).reshape(-1, 3),
-            h=np.asarray(sorted(self.h), dtype=np.float64).reshape(-1, 3),
-            a=np.asarray(sorted(self.a), dtype=np.float64).reshape(-1, 5),
-        )
+def _unique(rows: np.ndarray, width: int) -> np.ndarray:
+    if rows.shape[0] <= 1:
+        return rows.reshape(-1, width)
+    return np.unique(rows, axis=0)
 
 
 _X = np.array([1.0, 0.0])

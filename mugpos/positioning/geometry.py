@@ -45,6 +45,15 @@ def box_gap(a: Rect, b: Rect) -> float:
     return rect_sd(cx, cy, expand(b, (a[2] - a[0]) / 2.0, (a[3] - a[1]) / 2.0))
 
 
+def pairwise_gaps(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """:func:`box_gap` of every box in ``a`` (N, 4) to every box in ``b`` (M, 4): ``(N, M)``."""
+    b = a if b is None else b
+    dx = np.maximum(b[None, :, 0] - a[:, None, 2], a[:, None, 0] - b[None, :, 2])
+    dy = np.maximum(b[None, :, 1] - a[:, None, 3], a[:, None, 1] - b[None, :, 3])
+    outside = np.hypot(np.maximum(dx, 0.0), np.maximum(dy, 0.0))
+    return np.where((dx > 0.0) | (dy > 0.0), outside, np.maximum(dx, dy))
+
+
 def overlap_fraction(a: Rect, b: Rect) -> float:
     """Share of ``a``'s area that ``b`` covers (0..1)."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

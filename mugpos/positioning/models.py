@@ -147,4 +147,7 @@ class Scores(BaseModel):
 
     model_config = _FROZEN
     mugs: list[float]
-    scene: float
+    scene: float | None = Field(description="None when no mug was found: nothing was scored.")
+    reason: str | None = Field(
+        default=None, description="Why there is no scene score ('no mug found: not scored')."
+    )

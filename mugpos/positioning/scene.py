@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from mugpos.detections import Box, Detection
 from mugpos.positioning.alignment import DEFAULT_TOLERANCE_PCT, alignment_groups
 from mugpos.positioning.frame import SceneFrame, build_frame
-from mugpos.positioning.geometry import Rect, box_gap, center, overlap_fraction
+from mugpos.positioning.geometry import Rect, center, overlap_fraction, pairwise_gaps
 from mugpos.positioning.measure import distance, vector
 from mugpos.positioning.models import (
     EdgeDistances,
@@ -22,6 +24,8 @@ from mugpos.positioning.models import (
 from mugpos.positioning.targets import Target
 from mugpos.positioning.zones import Grid
 from mugpos.units import Scale
+
+MAX_MUG_RELATIONS = 10  # other mugs reported per mug (the nearest, beyond this many)
 
 
 def position_scene(
@@ -46,7 +50,11 @@ def describe(
     *,
     alignment_tolerance_pct: float = DEFAULT_TOLERANCE_PCT,
 ) -> SceneLayout:
-    mugs = [_mug(frame, detections, i) for i in range(len(frame.mugs))]
+    boxes = np.asarray(frame.mugs, dtype=np.float64).reshape(-1, 4)
+    rects = np.asarray([o.rect for o in frame.objects], dtype=np.float64).reshape(-1, 4)
+    mug_gaps = pairwise_gaps(boxes)
+    object_gaps = pairwise_gaps(boxes, rects)
+    mugs = [_mug(frame, detections, i, mug_gaps[i], object_gaps[i]) for i in range(len(frame.mugs))]
     wa = frame.work_area
     return SceneLayout(
         image_width=frame.width,
@@ -69,7 +77,24 @@ def _edges(frame: SceneFrame, b: Rect) -> EdgeDistances:
     return EdgeDistances(**d, nearest=min(gaps, key=lambda k: gaps[k]))
 
 
-def _mug(frame: SceneFrame, detections: Sequence[Detection], m: int) -> MugPosition:
+def _nearest_others(row: np.ndarray, m: int) -> list[int]:
+    """The other mugs a position reports, in index order: all of them up to
+    ``MAX_MUG_RELATIONS``, else the nearest ones (a 500-mug scene must not answer 250 000
+    pairs)."""
+    others = [j for j in range(row.shape[0]) if j != m]
+    if len(others) <= MAX_MUG_RELATIONS:
+        return others
+    order = np.argsort(np.where(np.arange(row.shape[0]) == m, np.inf, row), kind="stable")
+    return sorted(int(j) for j in order[:MAX_MUG_RELATIONS])
+
+
+def _mug(
+    frame: SceneFrame,
+    detections: Sequence[Detection],
+    m: int,
+    mug_gaps: np.ndarray,
+    object_gaps: np.ndarray,
+) -> MugPosition:
     b = frame.mugs[m]
     cx, cy = center(b)
     u, v = frame.normalised(cx, cy)
@@ -77,8 +102,8 @@ def _mug(frame: SceneFrame, detections: Sequence[Detection], m: int) -> MugPosit
     mm = frame.mm_per_px
     wx1, wy1 = frame.work_area[0], frame.work_area[1]
     objects = []
-    for o in frame.objects:
-        gap = box_gap(b, o.rect)
+    for k, o in enumerate(frame.objects):
+        gap = float(object_gaps[k])
         objects.append(
             ObjectRelation(
                 label=o.label,
@@ -89,12 +114,11 @@ def _mug(frame: SceneFrame, detections: Sequence[Detection], m: int) -> MugPosit
             )
         )
     others = []
-    for j, ob in enumerate(frame.mugs):
-        if j != m:
-            gap = box_gap(b, ob)
-            others.append(
-                MugRelation(mug=j, distance=distance(frame, max(gap, 0.0)), overlapping=gap < 0)
-            )
+    for j in _nearest_others(mug_gaps, m):
+        gap = float(mug_gaps[j])
+        others.append(
+            MugRelation(mug=j, distance=distance(frame, max(gap, 0.0)), overlapping=gap < 0)
+        )
     tx, ty = min(frame.target_points, key=lambda t: (math.hypot(cx - t[0], cy - t[1]), t))
     det = detections[frame.mug_detections[m]]
     return MugPosition(

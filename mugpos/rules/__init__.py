@@ -15,6 +15,7 @@ _EXPORTS = {
     "RuleResult": "mugpos.rules.results",
     "evaluate_rules": "mugpos.rules.evaluate",
     "parse_rule": "mugpos.rules.parser",
+    "parse_rules": "mugpos.rules.parser",
     "parse_reference": "mugpos.rules.parser",
     "ParsedRule": "mugpos.rules.parser",
     "describe_rule": "mugpos.rules.describe",

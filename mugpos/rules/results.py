@@ -8,15 +8,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mugpos.rules.schema import Comparator, RuleKind, Severity
 
-RuleStatus = Literal["satisfied", "violated", "not_applicable"]
+RuleStatus = Literal["satisfied", "violated", "not_applicable", "not_found"]
+# The implicit containment check ("builtin.work-area") is reported like a rule of this kind.
+ResultKind = RuleKind | Literal["in_work_area"]
 
 
 class RuleResult(BaseModel):
     """One rule on one mug: status, measured and required value (in the rule's unit), message.
 
     ``not_applicable`` means the rule could not be checked here (a physical unit without a
-    scale, a "near the laptop" rule with no laptop, spacing with one mug); it never counts as
-    violated and never moves a mug.
+    scale, spacing with one mug); ``not_found`` means the object the rule is about is not in
+    the scene ("no laptop found": missed by the detector or absent). Neither counts as
+    satisfied or violated, and neither moves a mug.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -24,7 +27,7 @@ class RuleResult(BaseModel):
     rule_id: str
     rule_name: str
     rule_version: int
-    kind: RuleKind
+    kind: ResultKind
     severity: Severity
     mug: int | None = Field(description="Mug index in the layout; None for scene-level results.")
     status: RuleStatus
@@ -39,4 +42,4 @@ class RuleResult(BaseModel):
 
     @property
     def satisfied(self) -> bool:
-        return self.status != "violated"
+        return self.status == "satisfied"

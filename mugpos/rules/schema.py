@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mugpos.labels import MUG, canonical_label
+from mugpos.labels import CONTEXT_LABELS, MUG, canonical_label
 from mugpos.units import LengthUnit
 
 Severity = Literal["info", "warning", "critical"]
@@ -35,6 +35,10 @@ AlignAxis = Literal["row", "column", "cluster"]
 Edge = Literal["left", "right", "top", "bottom"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+RESERVED_ID_PREFIX = "builtin."  # the engine's implicit rules (e.g. builtin.work-area)
+# Objects a rule may name: the context objects the detectors' labels map to. A rule about
+# anything else could never be checked, so it is refused up front (with this list).
+KNOWN_OBJECTS: tuple[str, ...] = tuple(sorted(CONTEXT_LABELS))
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
 # Which optional fields each kind uses; the rest must stay unset.
@@ -82,7 +86,21 @@ class Rule(BaseModel):
     @field_validator("object_label")
     @classmethod
     def _canonical(cls, v: str | None) -> str | None:
-        return None if v is None else canonical_label(v)
+        if v is None:
+            return None
+        label = canonical_label(v)
+        if label != MUG and label not in KNOWN_OBJECTS:
+            raise ValueError(
+                f"unknown object label {v!r}: known labels are {', '.join(KNOWN_OBJECTS)}"
+            )
+        return label
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v.startswith(RESERVED_ID_PREFIX):
+            raise ValueError(f"ids starting with {RESERVED_ID_PREFIX!r} are reserved")
+        return v
 
     @field_validator("edges")
     @classmethod

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 # Units: spelling → (unit, factor). Feet are turned into inches (the schema's units).
 UNITS: dict[str, tuple[str, float]] = {
-    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), ("mm", 1.0)),
-    **dict.fromkeys(("cm", "centimeter", "centimeters", "centimetre", "centimetres"), ("cm", 1.0)),
+    **dict.fromkeys(
+        ("mm", "mms", "millimeter", "millimeters", "millimetre", "millimetres"), ("mm", 1.0)
+    ),
+    **dict.fromkeys(
+        ("cm", "cms", "centimeter", "centimeters", "centimetre", "centimetres"), ("cm", 1.0)
+    ),
     **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), ("m", 1.0)),
-    **dict.fromkeys(("in", "inch", "inches", '"'), ("in", 1.0)),
+    **dict.fromkeys(("in", "inch", "inches", "inchs", '"', "''"), ("in", 1.0)),
     **dict.fromkeys(("ft", "foot", "feet", "'"), ("in", 12.0)),
     **dict.fromkeys(("px", "pixel", "pixels", "pt"), ("px", 1.0)),
     **dict.fromkeys(("%", "percent", "pct"), ("%", 1.0)),
 }
-
-NUMBER_WORDS: dict[str, float] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "half": 0.5, "a": 1, "an": 1,
-}  # fmt: skip
 
 # Comparators bind to the number right after them: "at least 5 cm", "within 5%".
 AT_LEAST, AT_MOST = "at_least", "at_most"
@@ -49,7 +47,50 @@ COMPARATORS: dict[tuple[str, ...], str] = {
 
 NEGATIONS: frozenset[tuple[str, ...]] = frozenset(
     {("never",), ("no",), ("not",), ("avoid",), ("without",), ("nowhere",), ("none",),
-     ("out", "of"), ("outside",), ("outside", "of"), ("keep", "out", "of")}
+     ("out", "of"), ("outside",), ("outside", "of"), ("keep", "out", "of"), ("nor",),
+     ("neither",), ("nothing",)}
+)  # fmt: skip
+
+# Prohibitions: a negation and a critical strength in one phrase ("cannot" -> "can not").
+PROHIBITIONS: frozenset[tuple[str, ...]] = frozenset(
+    {("can", "not"), ("may", "not"), ("not", "allowed"), ("never", "allowed"),
+     ("not", "permitted"), ("forbidden",), ("prohibited",), ("must", "never"),
+     ("is", "not", "allowed"), ("are", "not", "allowed")}
+)  # fmt: skip
+
+# Permissions: the sentence allows something; it requires nothing, so it is no rule.
+# "Plain" ones turn into prohibitions in a negated clause ("no mug may touch the laptop").
+PERMISSIONS_PLAIN: frozenset[tuple[str, ...]] = frozenset(
+    {("can",), ("may",), ("allowed",), ("permitted",), ("fine",), ("ok",), ("okay",),
+     ("acceptable",), ("free", "to"), ("alright",), ("all", "right")}
+)  # fmt: skip
+PERMISSIONS_NEGATIVE: frozenset[tuple[str, ...]] = frozenset(
+    {("need", "not"), ("do", "not", "need", "to"), ("does", "not", "need", "to"),
+     ("do", "not", "have", "to"), ("does", "not", "have", "to"), ("no", "need", "to"),
+     ("not", "necessary"), ("not", "required"), ("unnecessary",), ("optional",),
+     ("do", "not", "need"), ("does", "not", "need"), ("not", "need", "to"),
+     ("not", "have", "to"), ("no", "need")}
+)  # fmt: skip
+
+# Relations by direction: a clear "not supported yet", even with a distance.
+DIRECTIONS: frozenset[tuple[str, ...]] = frozenset(
+    {("left", "of"), ("right", "of"), ("to", "the", "left"), ("to", "the", "right"),
+     ("on", "the", "left", "of"), ("on", "the", "right", "of"), ("above",), ("below",),
+     ("under",), ("underneath",), ("beneath",), ("behind",), ("in", "front", "of"),
+     ("in", "front"), ("between",), ("left", "hand", "side", "of"), ("right", "hand", "side", "of"),
+     ("north",), ("south",), ("east",), ("west",), ("across", "from"), ("opposite",),
+     ("to", "its", "left"), ("to", "its", "right"), ("on", "top")}
+)  # fmt: skip
+
+# Words that change what a sentence means in a way no rule kind can hold: they fail the parse
+# rather than being dropped ("10 cm from the laptop unless it is closed").
+MEANING_WORDS: frozenset[str] = frozenset(
+    {"unless", "except", "excluding", "only", "if", "when", "whenever", "while", "until",
+     "sometimes", "usually", "occasionally", "maybe", "perhaps", "exactly", "precisely",
+     "instead", "rather", "twice", "double", "triple", "times", "diagonal", "diagonally",
+     "rotated", "upside", "handle", "handles", "facing", "orientation", "angle", "tilted",
+     "either", "otherwise", "equally", "evenly", "farthest", "furthest",
+     "largest", "smallest", "biggest", "first", "last", "alternate"}
 )  # fmt: skip
 
 # Strength → severity. "never" is both a negation and a strength.
@@ -57,41 +98,62 @@ STRENGTH: dict[tuple[str, ...], str] = {
     **dict.fromkeys(
         [("must",), ("always",), ("never",), ("required",), ("has", "to"), ("have", "to"),
          ("need", "to"), ("needs", "to"), ("need",), ("needs",), ("shall",), ("critical",),
-         ("absolutely",)],
+         ("absolutely",), ("mandatory",), ("always", "have", "to"), ("got", "to"),
+         ("at", "all", "times"), ("at", "all", "costs"), ("no", "matter", "what")],
         "critical",
     ),
     **dict.fromkeys(
         [("should",), ("prefer",), ("preferably",), ("ideally",), ("try", "to"), ("better",),
-         ("recommended",), ("avoid",), ("ought", "to")],
+         ("recommended",), ("avoid",), ("ought", "to"), ("want",), ("like", "to"),
+         ("would", "like"), ("rather", "not")],
         "warning",
     ),
     **dict.fromkeys(
-        [("could",), ("may",), ("might",), ("optionally",), ("if", "possible"), ("nice",)],
+        [("could",), ("might",), ("optionally",), ("if", "possible"), ("nice",),
+         ("where", "possible"), ("when", "possible"), ("if", "you", "can")],
         "info",
     ),
 }  # fmt: skip
 
 MUG_WORDS: frozenset[tuple[str, ...]] = frozenset(
     {("mug",), ("mugs",), ("cup",), ("cups",), ("coffee", "cup"), ("coffee", "cups"),
-     ("coffee", "mug"), ("coffee", "mugs"), ("teacup",), ("teacups",), ("tea", "cup")}
+     ("coffee", "mug"), ("coffee", "mugs"), ("teacup",), ("teacups",), ("tea", "cup"),
+     ("tea", "cups"), ("tea", "mug"), ("tea", "mugs")}
 )  # fmt: skip
 
 OBJECTS: dict[tuple[str, ...], str] = {
     **dict.fromkeys(
         [("laptop",), ("laptops",), ("notebook",), ("notebooks",), ("computer",),
-         ("computers",), ("macbook",), ("macbooks",), ("pc",)],
+         ("computers",), ("macbook",), ("macbooks",), ("pc",), ("laptop", "screen"),
+         ("laptop", "screens"), ("notebook", "computer"), ("laptop", "computer"),
+         ("laptop", "computers"), ("chromebook",)],
         "laptop",
     ),
-    **dict.fromkeys([("keyboard",), ("keyboards",), ("keys",)], "keyboard"),
-    **dict.fromkeys([("mouse",), ("mice",), ("computer", "mouse"), ("trackpad",)], "mouse"),
+    **dict.fromkeys(
+        [("keyboard",), ("keyboards",), ("keys",), ("computer", "keyboard"),
+         ("computer", "keyboards"), ("laptop", "keyboard"), ("laptop", "keys")],
+        "keyboard",
+    ),
+    **dict.fromkeys(
+        [("mouse",), ("mice",), ("computer", "mouse"), ("computer", "mice"), ("trackpad",),
+         ("mouse", "pad"), ("mousepad",)],
+        "mouse",
+    ),
     **dict.fromkeys(
         [("monitor",), ("monitors",), ("screen",), ("screens",), ("display",), ("displays",),
-         ("tv",)],
+         ("tv",), ("computer", "monitor"), ("computer", "monitors"), ("computer", "screen"),
+         ("computer", "screens"), ("computer", "display"), ("desktop", "monitor")],
         "monitor",
     ),
-    **dict.fromkeys([("book",), ("books",)], "book"),
-    **dict.fromkeys([("bottle",), ("bottles",), ("water", "bottle")], "bottle"),
-    **dict.fromkeys([("phone",), ("phones",), ("smartphone",), ("cellphone",)], "phone"),
+    **dict.fromkeys([("book",), ("books",), ("paperback",), ("hardcover",)], "book"),
+    **dict.fromkeys(
+        [("bottle",), ("bottles",), ("water", "bottle"), ("water", "bottles")], "bottle"
+    ),
+    **dict.fromkeys(
+        [("phone",), ("phones",), ("smartphone",), ("smartphones",), ("cellphone",),
+         ("cell", "phone"), ("mobile", "phone"), ("mobile",), ("iphone",)],
+        "phone",
+    ),
     **dict.fromkeys([("plate",), ("plates",)], "plate"),
     **dict.fromkeys([("box",), ("boxes",)], "box"),
 }  # fmt: skip
@@ -111,11 +173,26 @@ EDGE_SIDES: dict[str, str] = {
 
 RELATIONS: dict[tuple[str, ...], str] = {
     **dict.fromkeys(
-        [("apart",), ("from", "each", "other"), ("from", "one", "another"),
-         ("between", "mugs"), ("between", "them"), ("between", "cups"),
-         ("from", "other", "mugs"), ("from", "another", "mug"), ("from", "the", "other", "mug"),
-         ("from", "the", "other", "mugs"), ("from", "any", "other", "mug"), ("spacing",),
-         ("spaced",), ("from", "other", "cups")],
+        [("apart",), ("each", "other"), ("one", "another"), ("between", "mugs"),
+         ("between", "them"), ("between", "cups"), ("between", "the", "mugs"),
+         ("between", "the", "cups"), ("other", "mugs"), ("another", "mug"), ("other", "mug"),
+         ("other", "cups"), ("another", "cup"), ("other", "cup"), ("spacing",), ("spaced",),
+         ("between", "every", "pair", "of", "mugs"), ("between", "each", "pair", "of", "mugs"),
+         ("between", "any", "two", "mugs"), ("between", "two", "mugs"),
+         ("between", "every", "two", "mugs"), ("between", "each", "mug"),
+         ("between", "adjacent", "mugs"), ("between", "neighbouring", "mugs"),
+         ("between", "neighboring", "mugs"), ("between", "every", "pair", "of", "cups"),
+         ("between", "any", "two", "cups"), ("between", "the", "mug"), ("between", "a", "mug"),
+         ("between", "mug"), ("between", "my", "mug"), ("between", "your", "mug"),
+         ("between", "the", "cup"), ("between", "a", "cup"), ("between", "each", "cup"),
+         ("between", "the", "coffee", "mug"), ("two", "mugs"), ("two", "cups"),
+         ("2", "mugs"), ("2", "cups"), ("any", "two", "mugs"), ("nearest", "mug"),
+         ("closest", "mug"),
+         ("nearest", "other", "mug"), ("closest", "other", "mug"), ("next", "mug"),
+         ("neighbouring", "mugs"), ("neighboring", "mugs"), ("adjacent", "mugs"),
+         ("nearest", "cup"), ("closest", "cup"), ("neighbouring", "mug"),
+         ("neighboring", "mug"), ("neighbour",), ("neighbor",), ("neighbours",),
+         ("neighbors",)],
         "apart",
     ),
     **dict.fromkeys(
@@ -132,6 +209,11 @@ RELATIONS: dict[tuple[str, ...], str] = {
         [("on",), ("onto",), ("on", "top", "of"), ("upon",), ("over",), ("atop",)], "on"
     ),
     **dict.fromkeys([("off",), ("off", "of")], "off"),
+    **dict.fromkeys(
+        [("touch",), ("touches",), ("touching",), ("contact",), ("overlap",), ("overlaps",),
+         ("overlapping",), ("in", "contact", "with"), ("bump",), ("bumping",)],
+        "touch",
+    ),
 }  # fmt: skip
 
 # Zone phrases → zone name (see mugpos.positioning.zones).
@@ -148,6 +230,7 @@ ZONES: dict[tuple[str, ...], str] = {
     ("left", "half"): "left-half", ("right", "half"): "right-half",
     ("top", "half"): "top-half", ("bottom", "half"): "bottom-half",
     ("left", "side"): "left-half", ("right", "side"): "right-half",
+    ("left", "hand", "side"): "left-half", ("right", "hand", "side"): "right-half",
     ("top", "left"): "top-left", ("top", "right"): "top-right",
     ("bottom", "left"): "bottom-left", ("bottom", "right"): "bottom-right",
     ("top", "center"): "top-center", ("bottom", "center"): "bottom-center",
@@ -169,7 +252,8 @@ ALIGN: dict[tuple[str, ...], str] = {
     **dict.fromkeys(
         [("in", "a", "row"), ("in", "one", "row"), ("in", "a", "line"), ("lined", "up"),
          ("line", "up"), ("aligned",), ("align",), ("horizontally", "aligned"),
-         ("aligned", "horizontally"), ("in", "line"), ("row",)],
+         ("aligned", "horizontally"), ("in", "line"), ("row",), ("line",), ("in", "one", "line"),
+         ("same", "height")],
         "row",
     ),
     **dict.fromkeys(
@@ -194,7 +278,11 @@ FILLERS: frozenset[str] = frozenset(
      "sit", "sits", "sitting", "stand", "stands", "standing", "rest", "resting", "go", "goes",
      "area", "zone", "position", "positioned", "located", "lie", "lies", "with", "as", "for",
      "i", "we", "you", "one", "ones", "by", "around", "within", "inside", "space", "room", "gap",
-     "distance", "clearance", "part", "portion", "spot", "belong", "belongs",
+     "distance", "clearance", "part", "portion", "spot", "belong", "belongs", "also", "plus",
+     "then", "but", "have", "has", "get", "gets", "will", "would", "should", "being", "been",
+     "am", "this", "these", "those", "always", "ensure", "mugs", "about", "roughly",
+     "approximately", "approx", "some", "least", "from", "try",
+     "here", "so", "too", "away", "moved", "move", "whole", "entire", "total",
     }
 )  # fmt: skip
 

@@ -121,7 +121,9 @@ def sample_pictures(images: pa.Table, analyses: pa.Table, limit: int = SAMPLE_PI
         )
         name = src["source_key"] or Path(src["path"]).name
         data = base64.b64encode(png).decode("ascii")
-        caption = f"**{name}**: {row['n_mugs']} mug(s), scene score {row['scene_score']:.0f}"
+        score = row["scene_score"]  # null when no mug was found (not scored)
+        scored = "not scored" if score is None else f"scene score {score:.0f}"
+        caption = f"**{name}**: {row['n_mugs']} mug(s), {scored}"
         parts.append(f"{caption}\n\n![{name}](data:image/png;base64,{data})")
     return "\n\n".join(parts) or "no images in this shard"
 

@@ -18,6 +18,7 @@ from mugpos.positioning.models import (
     Vector,
     WorkArea,
 )
+from mugpos.positioning.safety import Safety
 from mugpos.positioning.targets import Target
 from mugpos.positioning.zones import Grid
 from mugpos.rules.results import RuleResult
@@ -76,6 +77,11 @@ class PositionOptions(BaseModel):
     )
     similar: int = Field(
         default=0, ge=0, le=50, description="Also return this many similar corpus scenes."
+    )
+    safety: Safety = Field(
+        default_factory=Safety,
+        description="Implicit hard constraints of every plan (no overlap, never onto a new "
+        "object, stay on the table, a margin); relax them explicitly.",
     )
 
     _inline_ids = field_validator("rules", mode="before")(name_inline_rules)
@@ -179,7 +185,16 @@ class MugResult(BaseModel):
 
 
 class SceneResult(BaseModel):
-    score: float = Field(description="0..100 for the whole scene.")
+    score: float | None = Field(
+        description="0..100 for the whole scene; null when no mug was found (not scored)."
+    )
+    score_reason: str | None = Field(
+        default=None, description="Why there is no score: 'no mug found: not scored'."
+    )
+    partial: bool = Field(
+        default=False,
+        description="The move planner's work budget ran out: suggestions are the best so far.",
+    )
     work_area: WorkArea
     scale: ResolvedScale | None
     grid: Grid

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mugpos.detections import Detection
 from mugpos.positioning.models import Suggestion
+from mugpos.positioning.safety import Safety
 from mugpos.positioning.targets import Target
 from mugpos.positioning.zones import Grid
 from mugpos.rules.results import RuleResult
@@ -22,6 +23,9 @@ from mugpos.rules.schema import (
 )
 from mugpos.units import LengthUnit, Scale
 from mugpos_serving.schemas.common import name_inline_rules
+
+MAX_DETECTIONS = 500
+MAX_RULES = 100
 
 _RULE_EXAMPLE: dict[str, Any] = {
     "id": "rule-laptop-10cm",
@@ -85,29 +89,47 @@ class ParseRequest(BaseModel):
     rule_id: str | None = Field(default=None, description="Id for the draft (default: derived).")
 
 
+class ParsedRuleOut(BaseModel):
+    """One draft rule and how it was read."""
+
+    rule: Rule
+    interpretation: str = Field(description="The rule in words, to check against what you meant.")
+    confidence: float
+    unused_words: list[str]
+    assumptions: list[str]
+
+
 class ParseResponse(BaseModel):
-    """A draft: nothing is stored until it is POSTed to /v1/rules."""
+    """Drafts, one per rule the sentence holds ("... from the edge and never on the keyboard"
+    is two): nothing is stored until they are POSTed to /v1/rules."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "rule": {**_RULE_EXAMPLE, "text": "Keep mugs at least 10 cm from the laptop"},
-                    "interpretation": "Each mug should stay at least 10 cm (100 mm) from every "
-                    "laptop (box-to-box distance) [warning].",
-                    "confidence": 0.85,
-                    "unused_words": [],
-                    "assumptions": ["no strength word (must/should/could): severity 'warning'"],
+                    "text": "Keep mugs at least 10 cm from the laptop",
+                    "rules": [
+                        {
+                            "rule": {
+                                **_RULE_EXAMPLE,
+                                "text": "Keep mugs at least 10 cm from the laptop",
+                            },
+                            "interpretation": "Each mug should stay at least 10 cm (100 mm) from "
+                            "every laptop (box-to-box distance) [warning].",
+                            "confidence": 0.85,
+                            "unused_words": [],
+                            "assumptions": [
+                                "no strength word (must/should/could): severity 'warning'"
+                            ],
+                        }
+                    ],
                 }
             ]
         }
     )
 
-    rule: Rule
-    interpretation: str
-    confidence: float
-    unused_words: list[str]
-    assumptions: list[str]
+    text: str
+    rules: list[ParsedRuleOut] = Field(min_length=1, description="In the sentence's order.")
 
 
 class EvaluateRequest(BaseModel):
@@ -142,12 +164,17 @@ class EvaluateRequest(BaseModel):
 
     image_width: float = Field(gt=0)
     image_height: float = Field(gt=0)
-    detections: list[Detection] = Field(max_length=500)
-    rules: list[Rule] | None = Field(default=None, max_length=100)
-    rule_ids: list[str] | None = Field(default=None, max_length=100)
+    # Sized to what the planner's work budget finishes (500 x 99 answers well inside the
+    # request timeout, tested): past these the request is refused before any work.
+    detections: list[Detection] = Field(max_length=MAX_DETECTIONS)
+    rules: list[Rule] | None = Field(default=None, max_length=MAX_RULES)
+    rule_ids: list[str] | None = Field(default=None, max_length=MAX_RULES)
     target: Target = Field(default_factory=Target)
     scale: Scale | None = None
     grid: Grid = Field(default_factory=Grid)
+    safety: Safety = Field(
+        default_factory=Safety, description="Implicit hard constraints (relax explicitly)."
+    )
 
     _inline_ids = field_validator("rules", mode="before")(name_inline_rules)
 
@@ -163,5 +190,10 @@ class EvaluateResponse(BaseModel):
     rule_results: list[RuleResult]
     suggestions: list[Suggestion]
     mug_scores: list[float]
-    scene_score: float
+    scene_score: float | None = Field(description="Null when no mug was found (not scored).")
+    score_reason: str | None = Field(default=None, description="'no mug found: not scored'.")
+    partial: bool = Field(
+        default=False,
+        description="The move planner's work budget ran out: suggestions are the best so far.",
+    )
     notes: list[str]

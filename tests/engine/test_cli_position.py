@@ -43,8 +43,15 @@ def test_coffee_table_and_picture(
     shared_home: Path, tmp_path: Path, samples: list[Path], ssd: object
 ) -> None:
     out = tmp_path / "coffee.png"
-    proc = _run([str(samples[0]), "--rule", EDGE_RULE, "--out", str(out)], shared_home)
+    compound = "Keep mugs at least 5 cm from the laptop and never on the keyboard"
+    proc = _run(
+        [str(samples[0]), "--rule", EDGE_RULE, "--rule", compound, "--out", str(out)], shared_home
+    )
     assert proc.returncode == 0, proc.stderr
+    # Every --rule's interpretation comes first (stderr), one line per rule it holds.
+    said = " ".join(proc.stderr.split())
+    assert f"rule '{EDGE_RULE}' → Each mug should stay at least 10% from the work area" in said
+    assert "from every laptop" in said and "not overlap any keyboard [critical]" in said
     table = proc.stdout
     assert "coffee.jpg (600x400)" in table and "scene score" in table
     assert "center" in table  # the cup's zone
@@ -94,6 +101,9 @@ def test_json_rules_file_reference_and_batch(
     assert {r["rule_id"] for r in coffee["rule_results"]} >= {"no-corners"}
     assert "laptop" in " ".join(coffee["notes"])  # no laptop: no scale, and it says so
     assert "embedding" not in coffee
+    chelsea = docs[1]  # a cat, no mug: not scored, never a 100
+    assert chelsea["scores"]["scene"] is None
+    assert chelsea["scores"]["reason"] == "no mug found: not scored"
     assert sorted(p.name for p in out.iterdir()) == ["chelsea.analysis.png", "coffee.analysis.png"]
 
 

@@ -8,13 +8,22 @@ import pytest
 from scene_helpers import det, rule
 
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
+from mugpos.positioning.safety import WORK_AREA_RULE_ID, Safety
 from mugpos.units import Scale
 
 TABLE = det("table", (100, 100, 900, 700))  # work area 800 x 600
 
 
 def run(dets, rules, size=(1000, 800), **opts) -> AnalysisResult:  # type: ignore[no-untyped-def]
+    """These tests check each rule's exact geometry, so moves keep no margin here (the margin
+    has its own tests in test_positioning_safety.py)."""
+    opts.setdefault("safety", Safety(margin_pct=0.0))
     return analyze(detections=dets, image_size=size, options=AnalysisOptions(rules=rules, **opts))
+
+
+def user_statuses(res: AnalysisResult) -> list[str]:
+    """Statuses of the user's rules (without the implicit work-area rule)."""
+    return [r.status for r in res.rule_results if r.rule_id != WORK_AREA_RULE_ID]
 
 
 def result(res: AnalysisResult, rule_id: str, mug: int = 0):  # type: ignore[no-untyped-def]
@@ -74,17 +83,20 @@ def test_object_clearance_at_most_and_missing_object() -> None:
     res = run([TABLE, laptop, mug], [near])
     assert result(res, "object-clearance").status == "violated"
     assert res.suggestions[0].move.dx_px == pytest.approx(-60.0)
-    res = run([TABLE, mug], [near])  # no laptop: cannot be near one
-    assert result(res, "object-clearance").status == "not_applicable"
+    res = run([TABLE, mug], [near])  # no laptop: neither satisfied nor violated, it says so
+    r = result(res, "object-clearance")
+    assert r.status == "not_found" and r.message == "no laptop found" and not r.satisfied
+    assert not res.suggestions[0].needed and res.scores.mugs == [100.0]
+    assert any(n.startswith("no laptop found") for n in res.notes)
     away = rule("object_clearance", value=40, unit="px", object_label="laptop")
-    assert result(run([TABLE, mug], [away]), "object-clearance").status == "satisfied"
+    assert result(run([TABLE, mug], [away]), "object-clearance").status == "not_found"
 
 
 def test_mug_spacing_moves_one_mug_only() -> None:
     a = det("mug", (300, 300, 360, 360))
     b = det("mug", (400, 300, 460, 360))  # 40 px apart
     res = run([TABLE, a, b], [rule("mug_spacing", value=5, unit="cm")], scale=Scale(mm_per_px=0.5))
-    assert [r.status for r in res.rule_results] == ["violated", "violated"]
+    assert user_statuses(res) == ["violated", "violated"]
     assert result(res, "mug-spacing").measured == pytest.approx(2.0)  # 40 px = 2 cm
     s0, s1 = res.suggestions
     assert s0.needed and s1.needed
@@ -138,7 +150,7 @@ def test_alignment_row_uses_the_median_mug() -> None:
         det("mug", (500, 130, 560, 190)),  # y 160
     ]
     res = run(mugs, [rule("alignment", axis="row", value=10, unit="px")])
-    assert [r.status for r in res.rule_results] == ["satisfied", "satisfied", "violated"]
+    assert user_statuses(res) == ["satisfied", "satisfied", "violated"]
     assert result(res, "alignment", 2).measured == pytest.approx(55.0)
     moves = [(s.move.dx_px, s.move.dy_px) for s in res.suggestions]
     assert moves[0] == (0, 0) and moves[1] == (0, 0)
@@ -196,8 +208,10 @@ def test_no_mugs() -> None:
         [TABLE, det("laptop", (300, 200, 600, 400))], [rule("mug_spacing", value=1, unit="cm")]
     )
     assert res.rule_results == [] and res.suggestions == []
-    assert res.scores.scene == 100.0 and res.scores.mugs == []
-    assert "no mug detected" in res.notes
+    # Nothing seen is nothing scored: never a 100 for a scene where the detector found no mug.
+    assert res.scores.scene is None and res.scores.mugs == []
+    assert res.scores.reason == "no mug found: not scored"
+    assert "no mug found: not scored" in res.notes
 
 
 def test_scores_follow_the_documented_formula() -> None:

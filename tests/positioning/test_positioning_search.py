@@ -147,3 +147,43 @@ def test_search_is_exact_against_brute_force(case) -> None:  # type: ignore[no-u
     if res.cost == best_grid:
         # No grid point of the same cost is nearer than the answer (it is the optimum).
         assert moved <= dist[grid_cost == best_grid].min() + 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=constraint_sets())
+def test_the_compiled_search_matches_the_numpy_path(case) -> None:  # type: ignore[no-untyped-def]
+    """The numba kernel (the default) and the numpy reference give the same point and cost,
+    candidate order and tie-breaks included, so results do not depend on which one ran."""
+    from mugpos.positioning import search
+
+    cs, start = case
+    fast = best_position(start, cs)
+    search.NUMPY_ONLY = True
+    try:
+        again = type(cs).__new__(type(cs))  # the pieces are cached per set: build them anew
+        for name in type(cs).__slots__:
+            setattr(again, name, getattr(cs, name))
+        again._pieces = None
+        ref = best_position(start, again)
+    finally:
+        search.NUMPY_ONLY = False
+    assert fast is not None and ref is not None
+    assert fast.point == ref.point and fast.cost == ref.cost
+
+
+def test_compiled_pieces_match_the_numpy_pieces() -> None:
+    from mugpos.positioning.boundary import _LIM, pieces_of
+    from mugpos.positioning.kernel import pieces
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        k = int(rng.integers(1, 30))
+        cores = rng.uniform(-50, 50, (k, 4))
+        cores[:, 2:] = cores[:, :2] + rng.uniform(0, 30, (k, 2))
+        cores[rng.random(k) < 0.2, 0] = -1e9  # an unbounded side
+        cores[int(rng.integers(0, k))] = cores[0]  # a duplicate
+        radius = rng.choice([0.0, 5.0, -3.0, 2.5], k)
+        ref = pieces_of(cores, radius)
+        got = pieces(cores, radius, _LIM)
+        for a, b in zip((ref.v, ref.h, ref.a), got, strict=True):
+            assert np.array_equal(a, b)

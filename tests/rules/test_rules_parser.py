@@ -173,7 +173,7 @@ UNPARSEABLE: list[tuple[str, str]] = [
     ("Keep mugs between 5 and 10 cm from the laptop", "several_quantities"),
     ("Keep mugs 5 cm from the laptop, at most 10 cm", "several_quantities"),
     ("The laptop is 31 cm wide", "reference_size"),
-    ("Keep mugs 5 cm from the laptop and the keyboard", "several_objects"),
+    ("Keep mugs 5 cm from the book laptop", "several_objects"),
     ("Don't align mugs", "unsupported"),
     ("Mugs must be on the table", "no_constraint"),
     ("Keep mugs 10 cm from the corner", "unsupported"),

@@ -91,3 +91,18 @@ def test_rule_set_rejects_duplicate_ids() -> None:
 )  # fmt: skip
 def test_descriptions(fields: dict, needle: str) -> None:
     assert needle in describe_rule(r(**fields))
+
+
+def test_unknown_object_labels_are_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValidationError) as err:
+        Rule(id="cat", name="cat", kind="not_on_object", object_label="cat")
+    text = str(err.value)
+    assert "unknown object label 'cat'" in text
+    assert "laptop, monitor, mouse" in text  # the known labels, sorted
+    # Raw detector spellings still map to a known label.
+    assert Rule(id="m", name="m", kind="not_on_object", object_label="Computer Mouse").object_label
+
+
+def test_builtin_ids_are_reserved() -> None:
+    with pytest.raises(ValidationError):
+        Rule(id="builtin.work-area", name="x", kind="not_in_zone", zone="corner")

@@ -73,12 +73,25 @@ def test_rules_scale_and_suggestion(http: httpx.Client, auth: dict) -> None:
     payload = {"image_base64": base64.b64encode(unique_coffee()).decode(), "options": options}
     body = http.post("/v1/positions", json=payload, headers=auth).json()
     (mug,) = body["mugs"]
-    (result,) = mug["rule_results"]
+    result, work_area = mug["rule_results"]  # the rule, then the implicit work-area check
     assert result["rule_id"] == "edge-10pct" and result["status"] == "violated"
+    assert work_area["rule_id"] == "builtin.work-area" and work_area["status"] == "satisfied"
     assert mug["suggestion"]["needed"] is True and mug["suggestion"]["fixes"] == ["edge-10pct"]
     assert mug["suggestion"]["move"]["dy_px"] > 0  # away from the top edge
     assert mug["position"]["center_mm"] is not None
     assert body["scene"]["scale"] == {"mm_per_px": 0.5, "source": "explicit"}
+    assert body["scene"]["partial"] is False and body["scene"]["score"] < 100
+
+
+def test_a_photo_without_a_mug_is_not_scored(http: httpx.Client, auth: dict) -> None:
+    from skimage import data
+
+    payload = {"image_base64": base64.b64encode(png(data.chelsea())).decode()}
+    body = http.post("/v1/positions", json=payload, headers=auth).json()
+    assert body["mugs"] == []
+    assert body["scene"]["score"] is None
+    assert body["scene"]["score_reason"] == "no mug found: not scored"
+    assert "no mug found: not scored" in body["notes"]
 
 
 def test_similar_scenes_come_from_the_index(http: httpx.Client, auth: dict) -> None:

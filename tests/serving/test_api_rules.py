@@ -62,7 +62,11 @@ def test_stored_rules_apply_to_positions(client: Any, auth: dict) -> None:
             json={"image_base64": image, "options": {"rule_ids": ["rule-stored-top"]}},
             headers=auth,
         ).json()
-        assert [r["rule_id"] for r in by_id["mugs"][0]["rule_results"]] == ["rule-stored-top"]
+        # The stored rule, then the implicit work-area check every mug gets.
+        assert [r["rule_id"] for r in by_id["mugs"][0]["rule_results"]] == [
+            "rule-stored-top",
+            "builtin.work-area",
+        ]
         # No rule option: every enabled stored rule (a write invalidates the memory at once).
         default = client.post("/v1/positions", json={"image_base64": image}, headers=auth).json()
         assert "rule-stored-top" in [r["rule_id"] for r in default["mugs"][0]["rule_results"]]
@@ -80,15 +84,37 @@ def test_parse_plain_language(client: Any, auth: dict) -> None:
     )
     assert r.status_code == 200
     body = r.json()
-    assert body["rule"]["kind"] == "object_clearance"
-    assert (body["rule"]["value"], body["rule"]["unit"], body["rule"]["object_label"]) == (
+    assert body["text"] == "Keep mugs at least 10 cm from the laptop"
+    (draft,) = body["rules"]
+    assert draft["rule"]["kind"] == "object_clearance"
+    assert (draft["rule"]["value"], draft["rule"]["unit"], draft["rule"]["object_label"]) == (
         10.0,
         "cm",
         "laptop",
     )
-    assert "laptop" in body["interpretation"]
+    assert "laptop" in draft["interpretation"]
     # Nothing stored by parsing.
-    assert_error(client.get(f"/v1/rules/{body['rule']['id']}", headers=auth), 404)
+    assert_error(client.get(f"/v1/rules/{draft['rule']['id']}", headers=auth), 404)
+    # A compound sentence is several rules, each with its interpretation, in order; the
+    # negation of the second clause does not reach the first.
+    text = "Keep mugs at least 5 cm from the edge and never on the keyboard"
+    both = client.post("/v1/rules/parse", json={"text": text}, headers=auth).json()["rules"]
+    assert [d["rule"]["kind"] for d in both] == ["edge_clearance", "not_on_object"]
+    assert both[0]["rule"]["comparator"] == "at_least" and both[0]["rule"]["value"] == 5.0
+    assert [d["rule"]["severity"] for d in both] == ["warning", "critical"]
+    assert all(d["interpretation"] for d in both)
+    assert len({d["rule"]["id"] for d in both}) == 2
+    # Permissions and directions are clear refusals.
+    for refused, reason in (
+        ("Mugs can be within 5 cm of books", "permission"),
+        ("Keep mugs 10 cm to the left of the laptop", "unsupported"),
+    ):
+        err = assert_error(
+            client.post("/v1/rules/parse", json={"text": refused}, headers=auth),
+            422,
+            "rule_parse_error",
+        )
+        assert err["details"]["reason"] == reason
 
     err = assert_error(
         client.post("/v1/rules/parse", json={"text": "purple elephants"}, headers=auth),
@@ -115,9 +141,47 @@ def test_evaluate_given_detections(client: Any, auth: dict) -> None:
     }  # fmt: skip
     r = client.post("/v1/rules/evaluate", json=body, headers=auth)
     assert r.status_code == 200, r.text
-    (result,) = r.json()["rule_results"]
+    result, work_area = r.json()["rule_results"]
     assert result["status"] == "violated" and result["measured"] == 10.0
+    assert work_area["rule_id"] == "builtin.work-area" and work_area["status"] == "satisfied"
     assert r.json()["suggestions"][0]["move"]["dx_px"] < 0  # away from the laptop, leftwards
+    assert r.json()["partial"] is False and r.json()["scene_score"] < 100
+
+
+def test_evaluate_says_what_was_not_seen(client: Any, auth: dict) -> None:
+    mug = {"label": "mug", "raw_label": "Mug", "score": 0.9,
+           "box": {"x1": 300, "y1": 200, "x2": 340, "y2": 250}}  # fmt: skip
+    laptop_rule = {"id": "laptop-gap", "name": "laptop gap", "kind": "object_clearance",
+                   "value": 50, "unit": "px", "object_label": "laptop"}  # fmt: skip
+    base = {"image_width": 640, "image_height": 480, "rules": [laptop_rule]}
+    # No laptop in the scene: "no laptop found", neither satisfied nor violated.
+    r = client.post("/v1/rules/evaluate", json={**base, "detections": [mug]}, headers=auth)
+    assert r.status_code == 200, r.text
+    first = r.json()["rule_results"][0]
+    assert first["status"] == "not_found" and first["message"] == "no laptop found"
+    assert any(n.startswith("no laptop found") for n in r.json()["notes"])
+    # No mug at all: not scored, never a 100.
+    r = client.post("/v1/rules/evaluate", json={**base, "detections": []}, headers=auth)
+    body = r.json()
+    assert body["scene_score"] is None and body["score_reason"] == "no mug found: not scored"
+
+
+def test_unknown_object_labels_are_refused_with_the_known_ones(client: Any, auth: dict) -> None:
+    bad = {"id": "cat-gap", "name": "cat gap", "kind": "object_clearance", "value": 5,
+           "unit": "cm", "object_label": "cat"}  # fmt: skip
+    for r in (
+        client.post("/v1/rules", json=bad, headers=auth),
+        client.post(
+            "/v1/rules/evaluate",
+            json={"image_width": 640, "image_height": 480, "detections": [], "rules": [bad]},
+            headers=auth,
+        ),
+    ):
+        assert_error(r, 422, "validation_error")
+        text = r.text
+        assert "unknown object label 'cat'" in text
+        for label in ("laptop", "keyboard", "mouse", "monitor", "book", "bottle"):
+            assert label in text
 
 
 def test_rule_reads_need_a_token_writes_need_the_scope(client: Any, make_token: Any) -> None:
