@@ -58,9 +58,14 @@ BACKGROUNDS: tuple[Background, ...] = (
 )
 
 
-def build_desk_dataset(n: int = 48, *, seed: int = 5000, cache: SourceCache) -> EvalDataset:
-    """``n`` composites; the same arguments and files always give the same pixels and boxes."""
-    examples = [_composite(seed + i, cache) for i in range(n)]
+def build_desk_dataset(
+    n: int = 48, *, seed: int = 5000, cache: SourceCache, finish: bool = True
+) -> EvalDataset:
+    """``n`` composites; the same arguments and files always give the same pixels and boxes.
+
+    ``finish=False`` leaves out the sensor noise and the JPEG round trip (for tests that
+    compare pixels with the background)."""
+    examples = [_composite(seed + i, cache, finish) for i in range(n)]
     return EvalDataset(
         name=DESK_SMALL,
         examples=examples,
@@ -71,12 +76,13 @@ def build_desk_dataset(n: int = 48, *, seed: int = 5000, cache: SourceCache) -> 
     )
 
 
-def _composite(seed: int, cache: SourceCache) -> Example:
+def _composite(seed: int, cache: SourceCache, finish: bool = True) -> Example:
     rng = np.random.default_rng(seed)
     bg = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     canvas, inherited, crop_info = _crop(bg, cache, rng)
     objects = list(inherited)
     taken = [o.box for o in objects]
+    background = canvas.copy() if not finish else None
     # One scale per scene: px per cm from the first mug's size.
     px_per_cm = float(rng.uniform(*MUG_PX)) / 10.0
     n_context = int(rng.integers(0, 4))
@@ -86,14 +92,21 @@ def _composite(seed: int, cache: SourceCache) -> Example:
     n_mugs = 0 if rng.random() < 0.15 else int(rng.integers(1, 5))
     for _ in range(n_mugs):
         _paste_one(canvas, rng, "mug", px_per_cm, taken, objects, cache)
-    noise = rng.normal(0.0, 2.0, canvas.shape)
-    image = _jpeg_round_trip(np.clip(canvas + noise, 0, 255).astype(np.uint8))
-    return Example(
-        id=f"desk-{seed:05d}",
-        image=image,
-        objects=objects,
-        meta={"seed": seed, "background": bg.id, "px_per_cm": round(px_per_cm, 3), **crop_info},
-    )
+    meta = {
+        "seed": seed,
+        "background": bg.id,
+        "px_per_cm": round(px_per_cm, 3),
+        "inherited": len(inherited),  # the first objects are the background's own
+        **crop_info,
+    }
+    if finish:
+        noise = rng.normal(0.0, 2.0, canvas.shape)
+        image = _jpeg_round_trip(np.clip(canvas + noise, 0, 255).astype(np.uint8))
+    else:
+        assert background is not None
+        image = np.clip(canvas, 0, 255).astype(np.uint8)
+        meta["background_pixels"] = np.clip(background, 0, 255).astype(np.uint8)
+    return Example(id=f"desk-{seed:05d}", image=image, objects=objects, meta=meta)
 
 
 def _crop(
@@ -104,10 +117,13 @@ def _crop(
     rx1, ry1, rx2, ry2 = bg.region or (0, 0, photo.shape[1], photo.shape[0])
     rw, rh = rx2 - rx1, ry2 - ry1
     aspect = (16 / 9, 4 / 3)[int(rng.integers(2))]
-    cw = min(rw, rh * aspect) * float(rng.uniform(0.8, 1.0))
-    fits = [w for w in WIDTHS if w <= cw]
-    if not fits:
+    if min(rw, rh * aspect) < WIDTHS[0]:
+        aspect = 16 / 9  # a flat region: the wider window still fits
+    widest = min(rw, rh * aspect)
+    if widest < WIDTHS[0]:
         raise ValueError(f"background {bg.id}: region {rw}x{rh} is too small for 1280 px")
+    cw = float(rng.uniform(max(WIDTHS[0], 0.8 * widest), widest))
+    fits = [w for w in WIDTHS if w <= cw]
     out_w = fits[int(rng.integers(len(fits)))]
     out_h = round(out_w / aspect)
     ch = cw / aspect

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 # Sets the evaluation asset knows, in the order reports list them.
-DATASETS = ("scenes", "composites", "real", "coco", "feedback")
+DATASETS = ("scenes", "composites", "desk_small", "real", "coco", "feedback")
 # Sets the champion gate judges by default (the user and feedback sets vary with who has what).
-GATE_DATASETS = ("scenes", "composites", "real")
+GATE_DATASETS = ("scenes", "composites", "desk_small", "real")
 
 
 def eval_root(home: Path) -> Path:

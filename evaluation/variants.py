@@ -10,7 +10,7 @@ error where their weights cannot be fetched (here: no hub access).
 from __future__ import annotations
 
 from mugpos.models.catalog import CATALOG
-from mugpos.models.variant import FULL, TILED, DetectorVariant
+from mugpos.models.variant import FULL, TILED, TILED_FINE, DetectorVariant
 
 Variant = DetectorVariant
 
@@ -24,5 +24,5 @@ def default_variants() -> list[Variant]:
         for spec in CATALOG.values()
         if "detect" in spec.tasks
         for t in THRESHOLDS.get(spec.family, (0.3,))
-        for tiling in (FULL, TILED)
+        for tiling in (FULL, TILED, TILED_FINE)
     ]

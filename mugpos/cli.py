@@ -122,25 +122,25 @@ def models_fetch(
 @friendly_errors
 def detect(
     images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, WebP, GIF).")],
-    model: Annotated[str | None, typer.Option(help="Detector id (default: settings).")] = None,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Minimum score.")] = 0.3,
+    model: Annotated[str | None, typer.Option(help="Detector id (default: as served).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Minimum score (default: as served).")
+    ] = None,
+    tiling: Annotated[str | None, typer.Option(help=TILING_HELP)] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Annotated picture: a .png file for one image, a directory for several."),
     ] = None,
 ) -> None:
     """Detect mugs and context objects; print a table per image and optionally draw the boxes."""
-    from mugpos.models.loader import load_detector
     from mugpos.render import draw_detections
-    from mugpos.settings import get_settings
 
-    settings = get_settings()
-    detector = load_detector(model, settings=settings)
+    variant, detector = _variant_detector(model, threshold, tiling)
     many = len(images) > 1 or (out is not None and out.suffix == "")
     failures: list[Path] = []
     for path, decoded in _decoded(images, "detecting", failures):
-        dets = detector.detect(decoded.pixels, score_threshold=threshold)
-        table = Table(title=f"{path.name} ({decoded.width}x{decoded.height}) — {detector.id}")
+        dets = detector.detect(decoded.pixels, score_threshold=variant.threshold)
+        table = Table(title=f"{path.name} ({decoded.width}x{decoded.height}) — {variant.key}")
         for col in ("label", "raw label", "score", "x1", "y1", "x2", "y2"):
             table.add_column(col, justify="right" if col[0] in "sxy" else "left")
         for d in dets:
@@ -187,8 +187,11 @@ def position(
             help='An object of known size that sets the scale: "the laptop is 31 cm wide".'
         ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Detector id (default: settings).")] = None,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Minimum score.")] = 0.3,
+    model: Annotated[str | None, typer.Option(help="Detector id (default: as served).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Minimum score (default: as served).")
+    ] = None,
+    tiling: Annotated[str | None, typer.Option(help=TILING_HELP)] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Annotated picture: a .png file for one image, a directory for several."),
@@ -204,18 +207,13 @@ def position(
     score) and draws the same on the photo with --out.
     """
     from mugpos.analysis import AnalysisOptions, analyze
-    from mugpos.models.loader import load_detector
     from mugpos.render_analysis import draw_analysis
-    from mugpos.settings import get_settings
 
     # Rules and scale first: a typo should fail before the model loads.
-    options = AnalysisOptions(
-        rules=tuple(_load_rules(rules or [], rule or [])),
-        scale=_scale(scale_mm_per_px, reference),
-        score_threshold=threshold,
-    )
-    settings = get_settings()
-    detector = load_detector(model, settings=settings)
+    rule_set = tuple(_load_rules(rules or [], rule or []))
+    scale = _scale(scale_mm_per_px, reference)
+    variant, detector = _variant_detector(model, threshold, tiling)
+    options = AnalysisOptions(rules=rule_set, scale=scale, score_threshold=variant.threshold)
     many = len(images) > 1 or (out is not None and out.suffix == "")
     # With --json, stdout carries only JSON; everything else goes to stderr.
     say = err_console if json_out else console
@@ -233,6 +231,29 @@ def position(
             say.print(f"annotated picture → {target}")
     if failures:
         raise typer.Exit(2)
+
+
+TILING_HELP = (
+    "full (one pass), tiled (plus tiles of the model's input size) or tiled-fine (plus half-size "
+    "tiles for very small mugs); default: as served"
+)
+
+
+def _variant_detector(
+    model: str | None, threshold: float | None, tiling: str | None
+) -> tuple[Any, Any]:
+    """The variant the API would serve (the manifest's champion, else the settings), with
+    these options on top; says on stderr which one runs."""
+    from mugpos.models.served import load_variant, local_variant
+    from mugpos.settings import get_settings
+
+    settings = get_settings()
+    try:
+        variant, source = local_variant(settings, model=model, threshold=threshold, tiling=tiling)
+    except ValueError as exc:
+        _fail(str(exc))
+    err_console.print(f"detector variant {variant.key} (from {source})", highlight=False)
+    return variant, load_variant(variant, settings)
 
 
 def _fail(message: str, hint: str | None = None) -> NoReturn:

@@ -19,6 +19,7 @@ import dagster as dg
 
 from mugpos.corpus import SHARDS
 from mugpos.models.catalog import get_spec
+from mugpos.models.variant import configured_variant
 from mugpos.settings import get_settings
 from mugpos_assets import definitions
 from mugpos_assets.assets.models import model_asset_key
@@ -47,13 +48,25 @@ def plan() -> list[Step]:
             partitions=SHARDS,
         ),
         Step("vector index", ["vector_index"]),
-        Step("evaluation sets", ["evaluation/scenes", "evaluation/composites", "evaluation/real"]),
         Step(
-            "evaluation of the offline detector",
-            ["evaluation/model_evaluation"],
-            partitions=(f"{SSD}@0.3", f"{SSD}@0.5"),
+            "evaluation sets",
+            [
+                "evaluation/scenes",
+                "evaluation/composites",
+                "evaluation/desk_small",
+                "evaluation/real",
+            ],
         ),
-        Step("model comparison and champion gate", ["evaluation/model_comparison"]),
+        Step(
+            "evaluation of the offline detector (full image, and the configured variant)",
+            ["evaluation/model_evaluation"],
+            partitions=tuple(dict.fromkeys((f"{SSD}@0.3", configured_variant(s).key))),
+        ),
+        # The manifest runs again after the blocking gate, so it names the promoted champion.
+        Step(
+            "model comparison, champion gate and manifest",
+            ["evaluation/model_comparison", "model_manifest"],
+        ),
         Step(
             "backup",
             [

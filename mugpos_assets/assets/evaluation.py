@@ -47,7 +47,7 @@ class EvaluationConfig(dg.Config):
     group_name=EVAL_GROUP,
     partitions_def=variant_partitions,
     deps=[
-        *(eval_key(n) for n in ("scenes", "composites", "real", "coco")),
+        *(eval_key(n) for n in ("scenes", "composites", "desk_small", "real", "coco")),
         eval_key("feedback_labels"),
         *_DETECTOR_KEYS,
     ],

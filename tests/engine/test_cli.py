@@ -70,3 +70,36 @@ def test_offline_fetch_of_a_missing_model_explains_where_to_put_it(tmp_path: Pat
     assert "yolov8n.pt" in err
     assert "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36" in err
     assert "yolov8n/8.3.0/yolov8n.pt" in err
+
+
+def _wide_desk_with_small_cups(path: Path) -> Path:
+    import numpy as np
+    import skimage.data
+
+    small = np.asarray(Image.fromarray(skimage.data.coffee()).resize((150, 100)))
+    photo = np.full((900, 1600, 3), 120, np.uint8)
+    for x, y in [(100, 100), (700, 400), (1300, 700), (400, 650)]:
+        photo[y : y + 100, x : x + 150] = small
+    Image.fromarray(photo).save(path)
+    return path
+
+
+def test_detect_tiles_wide_photos_and_says_which_variant_runs(
+    shared_home: Path, tmp_path: Path, ssd
+) -> None:  # type: ignore[no-untyped-def]
+    wide = _wide_desk_with_small_cups(tmp_path / "wide.png")
+    full = _run(["detect", str(wide), "--tiling", "full"], shared_home)
+    tiled = _run(["detect", str(wide), "--tiling", "tiled"], shared_home)
+    assert full.returncode == 0 and tiled.returncode == 0, full.stderr + tiled.stderr
+    assert "0 mug(s) in wide.png" in full.stdout
+    assert "4 mug(s) in wide.png" in tiled.stdout
+    assert "detector variant ssd-mobilenetv2-oidv4@0.3+tiled" in tiled.stderr
+    assert "detector variant ssd-mobilenetv2-oidv4@0.3 (" in full.stderr
+
+
+def test_an_unknown_tiling_is_one_clear_line(shared_home: Path, tmp_path: Path, ssd) -> None:  # type: ignore[no-untyped-def]
+    wide = _wide_desk_with_small_cups(tmp_path / "wide.png")
+    proc = _run(["detect", str(wide), "--tiling", "mosaic"], shared_home)
+    assert proc.returncode == 2
+    assert "unknown tiling 'mosaic'" in proc.stderr and "tiled-fine" in proc.stderr
+    assert "Traceback" not in proc.stderr

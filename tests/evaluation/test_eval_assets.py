@@ -106,7 +106,13 @@ def flow(shared_home: Path, tmp_path_factory: pytest.TempPathFactory, ssd) -> Fl
         selection=[*(a.key for a in eval_dataset_assets), feedback_labels.key],
         resources=resources,
         instance=instance,
-        run_config={"ops": {"evaluation__scenes": small, "evaluation__composites": small}},
+        run_config={
+            "ops": {
+                "evaluation__scenes": small,
+                "evaluation__composites": small,
+                "evaluation__desk_small": {"config": {"n": 3}},
+            }
+        },
     )
     assert sets.success
     out = Flow(home=home, mlflow=mlflow)
@@ -194,7 +200,9 @@ def test_artifacts_hold_curves_gallery_and_per_image_rows(flow: Flow, tmp_path: 
 
 def test_offline_detector_finds_the_real_cup_and_higher_threshold_recalls_less(flow: Flow) -> None:
     real = _result(flow, CHAMP, "real")["metrics"]
-    assert real["mug_recall"] == 1.0 and real["gt_mugs"] == 1
+    # Six real cups: the coffee cup, a teacup on a tray, a brown and a terracotta cup on tables,
+    # a mug behind a bottle, a printed mug on a lab desk; full-image SSD finds three of them.
+    assert real["gt_mugs"] == 6 and real["mug_recall"] >= 0.5
     champ, worse = (_result(flow, v, "composites")["metrics"] for v in (CHAMP, WORSE))
     assert champ["mug_recall"] > 0.4
     assert worse["mug_recall"] < champ["mug_recall"]
@@ -230,6 +238,7 @@ def test_first_candidate_becomes_champion_and_worse_variant_is_blocked(flow: Flo
     assert gate1.passed and gate1.metadata["promoted"].value == {
         "scenes": "1",
         "composites": "1",
+        "desk_small": "1",
         "real": "1",
         "served": "1",
     }
