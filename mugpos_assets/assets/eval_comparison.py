@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from evaluation.breakdown import breakdown_table
 from evaluation.gate import DEFAULT_TOLERANCE, compare, passed
 from evaluation.harness import KEY_METRICS
 from evaluation.paths import DATASETS, GATE_DATASETS, comparison_dir, result_path
@@ -104,6 +105,11 @@ def model_comparison(
     for name, per in results.items():
         champ = get_champion(client, name)
         table = comparison_table(per, candidate, champ.variant if champ else "")
+        by_class = breakdown_table(
+            {k: r["metrics"] for k, r in sorted(per.items())},
+            {k: r["run_id"] for k, r in sorted(per.items())},
+        )
+        table = f"{table}\n\nBy class and by COCO size bucket:\n\n{by_class}"
         rows = [{"variant": k, **r["metrics"]} for k, r in sorted(per.items())]
         plot = comparison_png(rows, KEY_METRICS, out_dir / f"{name}.png", f"mug metrics: {name}")
         exp = ensure_experiment(client, name, mlflow.resolved_artifact_root())

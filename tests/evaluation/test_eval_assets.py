@@ -216,6 +216,10 @@ def test_comparison_parent_runs_have_the_variants_as_children(flow: Flow) -> Non
     mat = first.get_asset_materialization_events()[0].materialization
     table = mat.metadata["composites/table"].value
     assert CHAMP in table and WORSE in table and "data:image/png;base64," in table
+    # The by-class and by-size table: the desk set has monitors, books and small mugs.
+    desk = mat.metadata["desk_small/table"].value
+    assert "By class and by COCO size bucket" in desk
+    assert "monitor AP50" in desk and "book R" in desk and "mug small R" in desk
     client = flow.mlflow.client()
     exp = client.get_experiment_by_name("mugpos-eval-composites")
     parents = client.search_runs(
