@@ -27,6 +27,7 @@ from mugpos_assets.assets.backups import (
 )
 from mugpos_assets.assets.index import INDEX_CHECKS
 from mugpos_assets.backup_resources import ObjectStoreResource
+from mugpos_assets.mlflow_resource import MlflowResource
 from mugpos_assets.definitions import defs
 from mugpos_assets.resources import (
     CorpusResource,
@@ -65,6 +66,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, shared_home: Path, ssd): 
         "corpus": CorpusResource(home=str(home)),
         "documents": DocumentStoreResource(home=str(home)),
         "index": VectorIndexResource(home=str(home)),
+        "mlflow": MlflowResource(home=str(home)),
     }
     inbox = home / "inbox"
     inbox.mkdir()
