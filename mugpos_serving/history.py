@@ -63,9 +63,7 @@ def summarize(
     scene = result.get("scene") or {}
     mugs = result.get("mugs") or []
     violations = sum(
-        r.get("status") == "violated"
-        for m in mugs
-        for r in m.get("rule_results") or []
+        r.get("status") == "violated" for m in mugs for r in m.get("rule_results") or []
     ) + sum(r.get("status") == "violated" for r in scene.get("rule_results") or [])
     detector = (result.get("models") or {}).get("detector") or {}
     return AnalysisSummary(

@@ -55,8 +55,10 @@ class FeedbackRequest(BaseModel):
     corrected_detections: list[CorrectedDetection] | None = Field(default=None, max_length=200)
     corrected_positions: list[CorrectedPosition] | None = Field(default=None, max_length=200)
     mug_verdicts: list[MugVerdict] | None = Field(
-        default=None, max_length=200, description="Per mug: right, wrong box, not a mug, wrong "
-        "verdict (the rule judgement, not the box)."
+        default=None,
+        max_length=200,
+        description="Per mug: right, wrong box, not a mug, wrong "
+        "verdict (the rule judgement, not the box).",
     )
     comment: str | None = Field(default=None, max_length=2000)
 

@@ -84,8 +84,13 @@ export function analyse() {
       }
     },
 
+    // The current photo's URL is ours to revoke unless History's thumbnails share it.
+    releasePhotoUrl() {
+      if (this.photoUrl && !Object.values(this.photoUrls).includes(this.photoUrl)) URL.revokeObjectURL(this.photoUrl);
+    },
+
     usePhoto(blob, name) {
-      if (this.photoUrl) URL.revokeObjectURL(this.photoUrl);
+      this.releasePhotoUrl();
       this.photo = blob;
       this.photoName = name;
       this.photoUrl = URL.createObjectURL(blob);

@@ -7,6 +7,11 @@ import { sceneWords, when } from "./words.js";
 
 const MAX_COMPARE = 2;
 
+function plural(n, word) {
+  return n + " " + word + (n === 1 ? "" : "s");
+}
+const BLOBS = new Map(); // sha256 → the kept photo (a blob: URL cannot be fetched under the CSP)
+
 export function history() {
   return {
     analyses: [],
@@ -33,6 +38,7 @@ export function history() {
     async photoFor(sha) {
       if (this.photoUrls[sha]) return this.photoUrls[sha];
       const blob = await loadPhoto(sha);
+      if (blob) BLOBS.set(sha, blob);
       const url = blob ? URL.createObjectURL(blob) : "";
       this.photoUrls = { ...this.photoUrls, [sha]: url };
       return url;
@@ -58,7 +64,7 @@ export function history() {
 
     historyText(a) {
       if (!a.result_stored) return "answer not stored";
-      const mugs = a.mugs.length === 1 ? "1 mug" : a.mugs.length + " mugs";
+      const mugs = plural(a.mugs.length, "mug");
       const score = a.scene_score === null ? a.score_reason || "not scored" : "score " + Math.round(a.scene_score);
       const broken = a.violations ? ", " + a.violations + " broken" : "";
       return mugs + " · " + score + broken + (a.partial ? " · partial" : "");
@@ -66,7 +72,7 @@ export function history() {
 
     historyFeedback(a) {
       if (!a.feedback) return "";
-      return a.feedback.correct ? "feedback: right" : "feedback: wrong";
+      return a.feedback.correct ? "· feedback: right" : "· feedback: wrong";
     },
 
     historyMeta(a) {
@@ -85,9 +91,8 @@ export function history() {
           return;
         }
         const url = await this.photoFor(rec.result.image.sha256);
-        if (this.photoUrl && !Object.values(this.photoUrls).includes(this.photoUrl)) URL.revokeObjectURL(this.photoUrl);
-        const blob = url ? await (await fetch(url)).blob() : null;
-        this.photo = blob;
+        this.releasePhotoUrl();
+        this.photo = BLOBS.get(rec.result.image.sha256) || null;
         this.photoName = "history-" + a.request_id + ".jpg";
         this.photoUrl = url;
         this.photoMissing = !url;
@@ -142,7 +147,7 @@ export function history() {
     comparedLines(c) {
       const r = c.record.result;
       if (!r) return ["answer not stored"];
-      const lines = [sceneWords(r), r.mugs.length + " mugs, " + r.detections.length + " detections", "model " + r.models.detector.id + " " + r.models.detector.version];
+      const lines = [sceneWords(r), plural(r.mugs.length, "mug") + ", " + plural(r.detections.length, "detection"), "model " + r.models.detector.id + " " + r.models.detector.version];
       for (const m of r.mugs) {
         const broken = m.rule_results.filter((x) => x.status === "violated").map((x) => x.rule_name);
         lines.push("mug " + m.index + ": " + (broken.length ? "breaks " + broken.join(", ") : "meets every rule checked") + (m.suggestion && m.suggestion.needed ? " → move " + Math.round(m.suggestion.move.length_px) + " px" : ""));
@@ -162,6 +167,7 @@ export function history() {
 
     async forget() {
       await forgetPhotos();
+      BLOBS.clear();
       for (const url of Object.values(this.photoUrls)) if (url) URL.revokeObjectURL(url);
       this.photoUrls = {};
       this.info("history", "Forgotten", "Photos kept in this browser were removed; the analyses stay on the server.");

@@ -142,7 +142,7 @@ export function drawOverlay(svg, result, { selected = null, corrected = {} } = {
       if (other) dimension(g, gapSegment(mug.box, other.box), lengthText(near.distance), COLOURS.violated, s);
     }
     const width = (selected === mug.index ? 5 : 3) * s;
-    g.appendChild(rect(mug.box, { fill: colour, "fill-opacity": selected === mug.index ? 0.18 : 0.06, stroke: colour, "stroke-width": width }));
+    g.appendChild(rect(mug.box, { class: "mug-box", fill: colour, "fill-opacity": selected === mug.index ? 0.18 : 0.06, stroke: colour, "stroke-width": width }));
     const score = mug.score === null || mug.score === undefined ? "" : " · " + Math.round(mug.score);
     g.appendChild(label(mug.box.x1 + 3 * s, Math.max(14 * s, mug.box.y1 - 5 * s), "mug " + mug.index + (mug.zone ? " · " + mug.zone : "") + score, s, colour));
 
