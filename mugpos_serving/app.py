@@ -34,7 +34,8 @@ DESCRIPTION = """
 Position mugs in desk photos: detections, zones, offsets, clearances, rule checks, suggested
 moves and scores, on the models the Dagster model assets materialized.
 
-Every route except `/healthz`, `/readyz`, `/metrics` and the docs needs a bearer token
+Every route except `/healthz`, `/readyz`, `/metrics`, the docs and the studio page (`/`, the
+web page for people) needs a bearer token
 (`mugpos token create --scope positions`). Every failure has one shape:
 `{"error": {"code", "message", "details"}}`.
 """

@@ -179,6 +179,23 @@ def test_feedback_per_mug_is_stored_and_read_back_through_the_api(studio: Studio
     studio.shot("feedback", full_page=True)
 
 
+def test_a_known_size_turns_lengths_into_centimetres(studio: Studio) -> None:
+    """ "The mug is 9 cm wide": the scale comes from the mug's box, and lengths read in cm/mm."""
+    page = studio.page
+    page.locator("input[type=radio][value=reference]").check()
+    page.locator('select[aria-label="Reference object"]').select_option("mug")
+    page.locator('input[aria-label="Reference size"]').fill("9")
+    page.get_by_role("button", name="Analyse again").click()
+    scale = page.locator(".results p.small", has_text="mm per px")
+    scale.wait_for()
+    box = studio.api.get("/v1/analyses?limit=1").json()["analyses"][0]["mugs"][0]["box"]
+    assert f"{90 / (box['x2'] - box['x1']):.3f}".rstrip("0") in scale.inner_text()
+    assert "from the mug's size" in scale.inner_text()
+    clearance = page.locator(".mug-card p.small", has_text="nearest edge").inner_text()
+    assert " mm" in clearance or " cm" in clearance, clearance
+    page.locator("input[type=radio][value=none]").first.check()
+
+
 def test_a_corrupt_file_shows_the_apis_message(studio: Studio) -> None:
     page = studio.page
     junk = b"\x89PNG\r\n\x1a\n this is not really a picture"

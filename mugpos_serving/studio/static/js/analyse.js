@@ -294,10 +294,6 @@ export function analyse() {
       return "rule-result " + r.status;
     },
 
-    ruleMeasured(r) {
-      return words.measuredText(r);
-    },
-
     suggestionText(m) {
       return words.suggestionWords(m.suggestion).text;
     },

@@ -29,11 +29,15 @@ function rect(b, attrs) {
   return el("rect", { x: b.x1, y: b.y1, width: Math.max(0, b.x2 - b.x1), height: Math.max(0, b.y2 - b.y1), ...attrs });
 }
 
-function label(x, y, text, s, colour, anchor = "start") {
-  return el("text", {
-    x, y, fill: colour, "font-size": 13 * s, "font-family": "system-ui, sans-serif", "font-weight": 600,
-    stroke: "#111", "stroke-width": 3 * s, "paint-order": "stroke", "text-anchor": anchor,
-  }, text);
+// Text on a dark plate, so it reads on any photo; sized to the image (800 px = 1.0).
+function label(x, y, text, s, colour) {
+  const size = Math.max(11, 14 * s);
+  const g = el("g", { class: "tag" });
+  const w = text.length * size * 0.58 + 6 * s;
+  g.appendChild(el("rect", { x: x - 3 * s, y: y - size, width: w, height: size * 1.3, rx: 3 * s, fill: "rgba(16,18,22,0.78)" }));
+  const ink = colour === COLOURS.violated ? "#ff7373" : colour; // brighter on the dark plate
+  g.appendChild(el("text", { x, y: y - size * 0.05, fill: ink, "font-size": size, "font-family": "system-ui, sans-serif", "font-weight": 600 }, text));
+  return g;
 }
 
 // The two nearest points of boxes a and b (segment of the gap between them).
@@ -67,7 +71,7 @@ function dimension(g, seg, text, colour, s) {
   const len = Math.hypot(seg.x2 - seg.x1, seg.y2 - seg.y1);
   if (len < 2 * s) return;
   g.appendChild(el("line", { ...seg, stroke: colour, "stroke-width": 2 * s, "stroke-dasharray": `${4 * s} ${3 * s}` }));
-  g.appendChild(label((seg.x1 + seg.x2) / 2 + 4 * s, (seg.y1 + seg.y2) / 2 - 4 * s, text, s * 0.9, colour));
+  g.appendChild(label((seg.x1 + seg.x2) / 2 + 5 * s, (seg.y1 + seg.y2) / 2 + 5 * s, text, s * 0.85, colour));
 }
 
 function brokenKinds(mug) {
@@ -144,7 +148,9 @@ export function drawOverlay(svg, result, { selected = null, corrected = {} } = {
     const width = (selected === mug.index ? 5 : 3) * s;
     g.appendChild(rect(mug.box, { class: "mug-box", fill: colour, "fill-opacity": selected === mug.index ? 0.18 : 0.06, stroke: colour, "stroke-width": width }));
     const score = mug.score === null || mug.score === undefined ? "" : " · " + Math.round(mug.score);
-    g.appendChild(label(mug.box.x1 + 3 * s, Math.max(14 * s, mug.box.y1 - 5 * s), "mug " + mug.index + (mug.zone ? " · " + mug.zone : "") + score, s, colour));
+    // The tag above the box, or just inside it when the box touches the top of the picture.
+    const tagY = mug.box.y1 >= 24 * s ? mug.box.y1 - 6 * s : mug.box.y1 + 20 * s;
+    g.appendChild(label(mug.box.x1 + 4 * s, tagY, "mug " + mug.index + (mug.zone ? " · " + mug.zone : "") + score, s, colour));
 
     const sug = mug.suggestion;
     if (sug && sug.needed && sug.move && sug.move.length_px >= 1) {

@@ -4,7 +4,7 @@
 const MIN_PX = 0.5; // a component smaller than this is no move
 
 function round(v, digits = 1) {
-  return Number(v).toFixed(digits).replace(/\.0+$/, "");
+  return Number(v).toFixed(digits).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
 }
 
 function mm(v) {
@@ -62,13 +62,6 @@ const STATUS_TEXT = {
 
 export function statusText(status) {
   return STATUS_TEXT[status] || status;
-}
-
-export function measuredText(r) {
-  if (!r.comparator || r.measured === null || r.measured === undefined || r.required === null || r.required === undefined) return "";
-  const unit = r.unit ? " " + r.unit : "";
-  const cmp = r.comparator === "at_most" ? "≤" : "≥";
-  return round(r.measured, 1) + unit + " (needs " + cmp + " " + round(r.required, 1) + unit + ")";
 }
 
 export function suggestionWords(s) {
