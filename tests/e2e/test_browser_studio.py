@@ -293,6 +293,30 @@ def test_the_keyboard_alone_runs_an_analysis(studio: Studio) -> None:
     page.locator(".scene-score", has_text="no mug found: not scored").wait_for()
 
 
+def test_progress_shows_while_an_upload_runs_and_cancel_stops_it(studio: Studio) -> None:
+    """The upload throttled to 20 kB/s (Chromium's own network emulation): the progress bar
+    and its text show, and Cancel ends the request with a message, not a half answer."""
+    page = studio.page
+    cdp = page.context.new_cdp_session(page)
+    conditions = {"offline": False, "latency": 0, "downloadThroughput": -1}
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": 20_000})
+    try:
+        page.get_by_role("button", name="Coffee cup").click()
+        progress = page.locator(".progress", has_text="Uploading")
+        progress.wait_for()
+        studio.shot("progress")
+        page.locator(".progress").get_by_role("button", name="Cancel").click()
+        page.locator('[data-area="analyse"]', has_text="Cancelled").wait_for()
+        progress.wait_for(state="hidden")
+        assert page.locator(".mug-card").count() == 0
+    finally:
+        cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": -1})
+        cdp.detach()
+    page.get_by_role("button", name="Analyse again").click()  # unthrottled: it completes
+    page.locator(".mug-card").first.wait_for()
+
+
 def test_no_request_left_127_0_0_1(studio: Studio) -> None:
     """Last: every request any test's page made (documents, scripts, styles, API, images)."""
     assert len(REQUESTS) > 20, REQUESTS

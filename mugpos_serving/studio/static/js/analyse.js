@@ -242,10 +242,16 @@ export function analyse() {
       return this.result ? this.result.scene.rule_results : [];
     },
 
+    // The models that answered, and whatever else the server says about them (e.g. the
+    // served variant, once responses carry it): shown when present, never assumed.
     modelText() {
       if (!this.result) return "";
       const m = this.result.models;
-      return m.detector.id + " " + m.detector.version + " (" + m.source.replace("_", " ") + ")";
+      const known = new Set(["detector", "embedder", "source", "manifest_fingerprint"]);
+      const extra = Object.entries(m)
+        .filter(([k, v]) => !known.has(k) && v !== null && v !== undefined)
+        .map(([k, v]) => k.replace(/_/g, " ") + " " + (typeof v === "object" ? v.key || v.id || v.version || JSON.stringify(v) : v));
+      return [m.detector.id + " " + m.detector.version + " (" + m.source.replace("_", " ") + ")", ...extra].join(" · ");
     },
 
     timingText() {
