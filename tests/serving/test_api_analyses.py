@@ -153,3 +153,15 @@ def test_a_corrupt_corpus_file_answers_the_image_error_not_a_500(client, who, se
     path.write_bytes(junk)
     err = assert_error(client.get(f"/v1/corpus/{sha}/thumbnail", headers=who()), 422)
     assert err["code"] == "invalid_image"
+
+
+def test_history_without_recorded_analyses_says_so(app_settings, make_token) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from mugpos_serving.app import create_app
+
+    headers = {"Authorization": f"Bearer {make_token('positions')}"}
+    with TestClient(create_app(app_settings(record_analyses=False))) as off:
+        err = assert_error(off.get("/v1/analyses", headers=headers), 503, "service_unavailable")
+        assert "MUGPOS_RECORD_ANALYSES" in err["message"]
+        assert_error(off.get("/v1/analyses/some-id", headers=headers), 503, "service_unavailable")

@@ -81,7 +81,11 @@ export function core() {
       const previous = this.token;
       this.token = token;
       try {
-        await this.api.get("/v1/rules"); // any valid token may list rules
+        // Any valid token may list rules. The token is checked before the rule store is
+        // touched, so any answer but a 401 (say, a 503 from a store that is down) accepts it.
+        await this.api.get("/v1/rules").catch((err) => {
+          if (err.status === 401 || !err.status) throw err;
+        });
         saveToken(token);
         this.claims = tokenClaims(token);
         this.signinText = "";
