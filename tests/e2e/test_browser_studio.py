@@ -88,6 +88,11 @@ def test_sign_in_then_the_coffee_photo_shows_its_mug_box_and_verdict(studio: Stu
     page = studio.page
     page.goto(studio.base + "/")
     page.locator("dialog.signin").wait_for()
+    page.locator("#token-input").fill("not-a-token")
+    page.locator("dialog.signin button[type=submit]").click()
+    refused = page.locator('[data-area="signin"]')
+    refused.locator(".message-text", has_text="invalid token").wait_for()
+    assert "401" in refused.inner_text()
     studio.shot("sign-in")
     sign_in(page, studio.token)
     assert "Signed in as dev" in page.locator(".who-text").inner_text()
