@@ -47,9 +47,14 @@ def test_history_lists_the_callers_analyses_newest_first_with_cache_hits_resolve
     assert (first["cache"], again["cache"]) == ("miss", "hit")
 
     listed = client.get("/v1/analyses", headers=me).json()["analyses"]
-    assert [a["request_id"] for a in listed] == [
-        cat["request_id"], again["request_id"], first["request_id"]
-    ]  # fmt: skip
+    expected = [cat["request_id"], again["request_id"], first["request_id"]]  # newest first
+    assert sorted(a["request_id"] for a in listed) == sorted(expected)
+    stamps = {a["request_id"]: a["created_at"] for a in listed}
+    assert [a["created_at"] for a in listed] == sorted(stamps.values(), reverse=True)
+    position = [a["request_id"] for a in listed]
+    for newer, older in [(expected[0], expected[1]), (expected[1], expected[2])]:
+        if stamps[newer] != stamps[older]:  # records written in one millisecond may tie
+            assert position.index(newer) < position.index(older)
     by_id = {a["request_id"]: a for a in listed}
     hit = by_id[again["request_id"]]
     assert hit["cache"] == "hit" and hit["result_stored"] is True
