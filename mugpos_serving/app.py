@@ -22,10 +22,11 @@ from mugpos_serving.docs_ui import install_docs
 from mugpos_serving.errors import install_error_handlers
 from mugpos_serving.metrics import Metrics
 from mugpos_serving.middleware import ServingMiddleware
-from mugpos_serving.routes import feedback, health, positions, rules, search
+from mugpos_serving.routes import analyses, corpus, feedback, health, positions, rules, search
 from mugpos_serving.schemas.positions import BatchRequest, PositionRequest
 from mugpos_serving.schemas.search import ImageSearchRequest
 from mugpos_serving.services import build_services, close_services, watch
+from mugpos_serving.studio import install_studio
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ DESCRIPTION = """
 Position mugs in desk photos: detections, zones, offsets, clearances, rule checks, suggested
 moves and scores, on the models the Dagster model assets materialized.
 
-Every route except `/healthz`, `/readyz`, `/metrics` and the docs needs a bearer token
+Every route except `/healthz`, `/readyz`, `/metrics`, the docs and the studio page (`/`, the
+web page for people) needs a bearer token
 (`mugpos token create --scope positions`). Every failure has one shape:
 `{"error": {"code", "message", "details"}}`.
 """
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (positions.router, rules.router, feedback.router, search.router, health.router):
         app.include_router(router)
+    for router in (analyses.router, corpus.router):  # the studio's History and Similar scenes
+        app.include_router(router)
+    install_studio(app)  # the web page at /
     openapi.install(app, [PositionRequest, BatchRequest, ImageSearchRequest])
     app.add_middleware(
         ServingMiddleware,

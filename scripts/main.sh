@@ -83,6 +83,7 @@ wait_for mlflow "http://127.0.0.1:$MLFLOW_PORT/health" || true
 TOKEN="$(.venv/bin/mugpos token create --scope positions --scope rules:write --scope admin --ttl 7d --subject dev)"
 cat <<EOF
 
+  Studio (web)   http://127.0.0.1:$API_PORT/
   Dagster UI     http://127.0.0.1:$DAGSTER_PORT
   API docs       http://127.0.0.1:$API_PORT/docs
   MLflow UI      http://127.0.0.1:$MLFLOW_PORT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from mugpos.detections import Box
@@ -21,6 +23,14 @@ class CorrectedPosition(BaseModel):
     mug: int = Field(ge=0, description="Mug index in the analysis.")
     x: float
     y: float
+
+
+class MugVerdict(BaseModel):
+    """What a person said about one mug of the analysis (the studio's per-mug buttons)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mug: int = Field(ge=0, description="Mug index in the analysis.")
+    verdict: Literal["right", "wrong_box", "not_a_mug", "wrong_verdict"]
 
 
 class FeedbackRequest(BaseModel):
@@ -44,6 +54,12 @@ class FeedbackRequest(BaseModel):
     correct: bool
     corrected_detections: list[CorrectedDetection] | None = Field(default=None, max_length=200)
     corrected_positions: list[CorrectedPosition] | None = Field(default=None, max_length=200)
+    mug_verdicts: list[MugVerdict] | None = Field(
+        default=None,
+        max_length=200,
+        description="Per mug: right, wrong box, not a mug, wrong "
+        "verdict (the rule judgement, not the box).",
+    )
     comment: str | None = Field(default=None, max_length=2000)
 
 
