@@ -2,11 +2,12 @@
 
 Off unless ``MUGPOS_URL_FETCH_ENABLED``. When on: http(s) only, no credentials in the URL, every
 address the host resolves to must be public (no loopback, private, link-local — which holds the
-cloud metadata address 169.254.169.254 —, shared, reserved or multicast ranges, IPv4-mapped
-IPv6 included), and the connection goes to the address that was checked (the URL is rewritten to
-the IP, with the original Host header and TLS server name), so a DNS answer that changes between
-check and connect cannot slip through. Redirects are followed by hand, at most
-``MAX_REDIRECTS``, each hop checked like the first. Size and total time are bounded.
+cloud metadata address 169.254.169.254 —, shared, reserved or multicast ranges, nor an IPv6
+form that embeds such an IPv4 address: mapped, compatible, SIIT, NAT64, 6to4, Teredo), and the
+connection goes to the address that was checked (the URL is rewritten to the IP, with the
+original Host header and TLS server name), so a DNS answer that changes between check and
+connect cannot slip through. Redirects are followed by hand, at most ``MAX_REDIRECTS``, each
+hop checked like the first. Size and total time are bounded.
 """
 
 from __future__ import annotations
@@ -30,12 +31,42 @@ MAX_REDIRECTS = 3
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix
+# (RFC 6052), IPv4-compatible (RFC 4291, deprecated) and IPv4-translated (RFC 2765 SIIT)
+# addresses. A translator or a dual-stack host may deliver packets for them to the IPv4 inside.
+_EMBEDDED_LAST_32 = tuple(
+    ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+# Refused as a whole: the local-use NAT64 prefix (RFC 8215) may be used with any prefix length
+# from /48 to /96, so where its IPv4 sits cannot be known from the address; IPv4-compatible
+# addresses are deprecated (RFC 4291) and no public server is reached through one.
+_REFUSED_V6 = tuple(ipaddress.IPv6Network(n) for n in ("64:ff9b:1::/48", "::/96"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, translated, NAT64,
+    6to4, Teredo server and client); empty for a plain IPv6 address."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in net for net in _EMBEDDED_LAST_32):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses."""
+    """True only for globally routable unicast addresses, and for IPv6 forms that embed an
+    IPv4 address only when every embedded IPv4 address is public too."""
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return is_public_address(embedded)
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded and not all(is_public_address(v4) for v4 in embedded):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
