@@ -33,6 +33,12 @@ class Settings(BaseSettings):
 
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_decode_bytes: int = Field(
+        default=640 * 1024 * 1024,
+        ge=1,
+        description="Memory one image decode may take (estimated from the header before "
+        "decoding); each inference worker decodes one image at a time.",
+    )
 
     corpus_source: str | None = Field(
         default=None,

@@ -27,6 +27,7 @@ from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
 from mugpos.errors import MugposError
 from mugpos.images import DecodedImage, decode_image
 from mugpos.rules.schema import Rule, rules_hash
+from mugpos.settings import Settings
 from mugpos.vectorindex import SearchFilter
 from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
 from mugpos_serving.models import ModelBundle
@@ -121,8 +122,7 @@ class PositionService:
     def _draw(self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle) -> bytes:
         from mugpos.render_analysis import draw_analysis
 
-        s = self.services.settings
-        decoded = decode_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels)
+        decoded = decode_upload(data, self.services.settings)
         result = analyze(decoded, detector=bundle.detector, options=aopts)
         buf = io.BytesIO()
         draw_analysis(decoded.pixels, result).save(buf, format="PNG")
@@ -134,9 +134,7 @@ class PositionService:
         """Runs on a worker thread: decode, analyse, find similar scenes, serialise, cache."""
         s = self.services
         t0 = time.perf_counter()
-        decoded = decode_image(
-            data, max_bytes=s.settings.max_image_bytes, max_pixels=s.settings.max_image_pixels
-        )
+        decoded = decode_upload(data, s.settings)
         decode_ms = (time.perf_counter() - t0) * 1e3
         result = analyze(decoded, detector=bundle.detector, options=aopts)
         timings = {"decode": round(decode_ms, 3)}
@@ -236,6 +234,16 @@ class PositionService:
             msgs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
             error = error_body("validation_error", "invalid options", {"errors": msgs})
         return False, head + b'"ok":false,"error":' + json.dumps(error["error"]).encode() + b"}"
+
+
+def decode_upload(data: bytes, settings: Settings) -> DecodedImage:
+    """A request's image under the server's byte, pixel and decode-memory limits."""
+    return decode_image(
+        data,
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_decode_bytes=settings.max_decode_bytes,
+    )
 
 
 def cache_key(

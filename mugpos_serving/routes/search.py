@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mugpos.images import decode_image
 from mugpos.search import search_by_image, search_by_text
 from mugpos_serving import openapi
 from mugpos_serving.deps import PositionsCaller, get_services, request_id
 from mugpos_serving.inputs import content_kind, image_bytes, parse_model, read_multipart
-from mugpos_serving.positioning import similar_scene
+from mugpos_serving.positioning import decode_upload, similar_scene
 from mugpos_serving.schemas.common import ModelRef, error_responses
 from mugpos_serving.schemas.search import ImageSearchRequest, SearchFilters, SearchResponse
 
@@ -90,9 +89,7 @@ async def search_image(request: Request, _: PositionsCaller) -> SearchResponse:
     t0 = time.perf_counter()
 
     def job() -> list:
-        decoded = decode_image(
-            data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-        )
+        decoded = decode_upload(data, settings)
         return search_by_image(
             decoded,
             bundle.embedder,
