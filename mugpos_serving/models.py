@@ -121,14 +121,21 @@ class ModelRegistry:
                     f"{model_id}: manifest version {entry.version} is not this build's "
                     f"{spec.version}"
                 )
-            store = ModelStore(root, offline=True)
+            store = ModelStore(root, offline=True, read_only=True)
             for name, f in entry.files.items():
-                expected = store.cache_path(spec, spec.file(name))
+                pinned = spec.file(name)
+                expected = store.cache_path(spec, pinned)
                 if (root / f.path).resolve() != expected.resolve():
                     problems.append(f"{model_id}/{name}: {f.path} is not at {expected}")
+                if f.sha256 != pinned.sha256:
+                    problems.append(
+                        f"{model_id}/{name}: manifest sha256 {f.sha256} is not the pinned "
+                        f"{pinned.sha256}"
+                    )
         if problems:
             raise ManifestRejected(problems)
-        store = ModelStore(root, offline=True)  # verified files only: never download here
+        # Verified files only: never download, replace or delete anything from the API.
+        store = ModelStore(root, offline=True, read_only=True)
         detector = load_detector(
             manifest.detector, store=store, settings=self.settings, num_threads=self.num_threads
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from serving_helpers import link_models
 
+from mugpos.fileio import sha256_file
 from mugpos.manifest import manifest_entry, new_manifest, write_manifest
 from mugpos.models.catalog import get_spec
 from mugpos.models.store import ModelStore
@@ -44,3 +45,27 @@ def test_broken_manifest_at_start(shared_home: Path, ssd: Any, tmp_path: Path) -
     assert registry.state == "manifest_rejected"
     described = registry.describe()
     assert any("elsewhere/labels.txt" in p for p in described["problems"])  # type: ignore[union-attr]
+
+
+def test_a_bad_model_file_is_rejected_and_left_in_place(
+    shared_home: Path, ssd: Any, tmp_path: Path
+) -> None:
+    """The API never deletes a cached model file, even one that does not match its pin: it
+    rejects the manifest naming it, keeps serving, and leaves the file for a fetch to replace."""
+    settings = home_with_manifest(shared_home, tmp_path, corrupt=False)
+    registry = ModelRegistry(settings)
+    assert registry.load_initial().source == "manifest"
+    store = ModelStore(tmp_path / "models", offline=True)
+    spec = get_spec(SSD)
+    entry = manifest_entry(store, spec)
+    labels = store.cache_path(spec, spec.file("labels.txt"))
+    text = labels.read_text()
+    labels.unlink()  # break the hard link to the session's copy before changing the file
+    labels.write_text(text.replace("Mug", "Jug"))
+    entry.files["labels.txt"].sha256 = sha256_file(labels)  # the manifest agrees with the file
+    entry.parity = {"build": "relabelled"}  # a new fingerprint
+    write_manifest(store, new_manifest(SSD, SSD, [entry]))
+    assert registry.poll() is False
+    assert registry.state == "manifest_rejected"
+    assert labels.read_text() == text.replace("Mug", "Jug")  # still there, untouched
+    assert any("not the pinned" in p for p in registry.describe()["problems"])  # type: ignore[union-attr]
