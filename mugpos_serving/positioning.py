@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 import time
 from collections import defaultdict
 from functools import partial
@@ -28,7 +29,7 @@ from mugpos.errors import MugposError
 from mugpos.images import DecodedImage, decode_image
 from mugpos.rules.schema import Rule, rules_hash
 from mugpos.settings import Settings
-from mugpos.vectorindex import SearchFilter
+from mugpos.vectorindex import SearchFilter, VectorIndexError
 from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
 from mugpos_serving.models import ModelBundle
 from mugpos_serving.recorder import Recorded
@@ -45,6 +46,7 @@ from mugpos_serving.schemas.positions import (
 )
 from mugpos_serving.services import Services
 
+log = logging.getLogger(__name__)
 _SERIALIZE = PositionResult.__pydantic_serializer__.to_json
 _HASH_INLINE_BELOW = 1 << 20  # hashing more than this goes to a thread (about 1 ms per MB)
 
@@ -167,7 +169,9 @@ class PositionService:
         k: int,
         notes: list[str],
     ) -> list[SimilarScene] | None:
-        """Nearest corpus scenes; ``None`` (with a note) when the index is unavailable."""
+        """Nearest corpus scenes; ``None`` (with a note) when the index is unavailable or the
+        search fails: similar scenes are an extra, the positioning answer stands without them
+        (and is then not cached)."""
         try:
             index = self.services.index.get()
         except ServiceUnavailable as exc:
@@ -177,7 +181,14 @@ class PositionService:
             vector = np.asarray(result.embedding, dtype=np.float32)  # same forward pass
         else:
             vector = bundle.embedder.embed_images([decoded.pixels])[0]
-        hits = index.search(vector, k, SearchFilter(model_id=bundle.embedder.id))
+        try:
+            hits = index.search(vector, k, SearchFilter(model_id=bundle.embedder.id))
+        except VectorIndexError as exc:
+            log.warning("similar scenes failed: %s", exc)
+            status = exc.details.get("status")
+            why = f"the vector index is not queryable (status {status})" if status else exc.code
+            notes.append(f"similar scenes unavailable: {why}")
+            return None
         return [similar_scene(h) for h in hits]
 
     def _record(

@@ -68,8 +68,8 @@ def check(services: Services) -> Readiness:
 
     index = services.index.describe()
     checks["index"] = index
-    if index["state"] == "unavailable":
-        degraded.append("index:unavailable")
+    if index["state"] in ("unavailable", "not_queryable", "stale"):
+        degraded.append(f"index:{index['state']}")
 
     store: dict[str, Any] = {"state": "ok"}
     if services.store is None:
