@@ -117,6 +117,25 @@ class Settings(BaseSettings):
     record_analyses: bool = Field(
         default=True, description="Store each served analysis (for feedback and evaluation)."
     )
+    # Serving hardening: budgets a hostile request cannot exceed (docs/operations.md).
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest body of the JSON-only routes (rules, feedback); image routes use "
+        "MUGPOS_MAX_REQUEST_BYTES.",
+    )
+    redis_slow_ms: float = Field(
+        default=25.0,
+        gt=0,
+        description="A Redis call slower than this counts as a strike; three in a row open the "
+        "breaker (requests then skip Redis until a probe is fast again).",
+    )
+    token_max_ttl_s: int = Field(
+        default=30 * 86400, ge=1, description="Longest token lifetime (exp - iat) accepted."
+    )
+    token_leeway_s: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp and iat."
+    )
 
     # Backups ---------------------------------------------------------------------------------
     # Read by mugpos.backup (backups and restore) and mugpos.objectstore.s3 (every S3/R2 client).

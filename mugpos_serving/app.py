@@ -25,7 +25,13 @@ from mugpos_serving.middleware import ServingMiddleware
 from mugpos_serving.routes import feedback, health, positions, rules, search
 from mugpos_serving.schemas.positions import BatchRequest, PositionRequest
 from mugpos_serving.schemas.search import ImageSearchRequest
-from mugpos_serving.services import build_services, close_services, watch
+from mugpos_serving.services import (
+    build_services,
+    close_links,
+    close_services,
+    open_links,
+    watch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(build_services, settings, codec, metrics)
+        await open_links(services)
         app.state.services = services
         watcher = asyncio.create_task(watch(services), name="mugpos-watch")
         try:
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await close_links(services)
             await asyncio.to_thread(close_services, services)
 
     app = FastAPI(
@@ -92,10 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (positions.router, rules.router, feedback.router, search.router, health.router):
         app.include_router(router)
     openapi.install(app, [PositionRequest, BatchRequest, ImageSearchRequest])
-    app.add_middleware(
-        ServingMiddleware,
-        metrics=metrics,
-        max_body_bytes=settings.max_request_bytes,
-        timeout_s=settings.request_timeout_s,
-    )
+    app.add_middleware(ServingMiddleware, metrics=metrics, settings=settings)
     return app

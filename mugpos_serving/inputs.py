@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from mugpos_serving.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from mugpos_serving.schemas.positions import ImageSource
-from mugpos_serving.urlfetch import UrlFetcher
+from mugpos_serving.urlfetch import ByteBudget, UrlFetcher
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,7 +59,8 @@ async def read_json(request: Request, model: type[M]) -> M:
 @dataclass
 class Multipart:
     files: list[bytes]
-    fields: dict[str, str]
+    fields: dict[str, str]  # the last value of each text field
+    lists: dict[str, list[str]]  # every value of each text field, in order
 
 
 async def read_multipart(request: Request, file_field: str, max_files: int) -> Multipart:
@@ -69,17 +70,19 @@ async def read_multipart(request: Request, file_field: str, max_files: int) -> M
     async with request.form(max_files=max_files + 8, max_fields=16) as form:
         files: list[bytes] = []
         fields: dict[str, str] = {}
+        lists: dict[str, list[str]] = {}
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if name == file_field:
                     files.append(await value.read())
             else:
                 fields[name] = value
+                lists.setdefault(name, []).append(value)
     if not files:
         raise InvalidRequest(
             f"the multipart body has no {file_field!r} file", details={"field": file_field}
         )
-    return Multipart(files, fields)
+    return Multipart(files, fields, lists)
 
 
 def decode_base64(text: str, max_bytes: int) -> bytes:
@@ -102,8 +105,10 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
         raise InvalidBase64("image_base64 is not valid base64") from None
 
 
-async def image_bytes(source: ImageSource, fetcher: UrlFetcher, max_bytes: int) -> bytes:
+async def image_bytes(
+    source: ImageSource, fetcher: UrlFetcher, max_bytes: int, budget: ByteBudget | None = None
+) -> bytes:
     if source.image_url is not None:
-        return await fetcher.fetch(source.image_url)
+        return await fetcher.fetch(source.image_url, budget)
     assert source.image_base64 is not None
     return decode_base64(source.image_base64, max_bytes)

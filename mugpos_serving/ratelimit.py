@@ -1,10 +1,13 @@
-"""Per-token rate limits: a fixed one-minute window in Redis, per process when Redis is down.
+"""Per-principal rate limits: a fixed one-minute window in Redis, per process when Redis is
+down or slow.
 
-Redis keeps one counter per token and window (``INCR`` and ``PEXPIRE`` in one Lua call, so a
-counter can never be left without an expiry). When Redis is unreachable the breaker in
-:class:`~mugpos.cache.redis.RedisLink` answers at once and the same limit is enforced per
-process instead: with N server processes a client may then get up to N times the limit, which
-is the price of not failing requests while Redis is away.
+The key is the caller (the token's subject, so one principal's many tokens share one budget;
+the client address without auth), and the count is the work asked for: a request counts one,
+a batch of 16 images counts 16. Redis keeps one counter per key and window (``INCRBY`` and
+``PEXPIRE`` in one Lua call, so a counter can never be left without an expiry), awaited on the
+event loop. While the breaker in :class:`~mugpos_serving.redislink.AsyncRedisLink` is open the
+same limit is enforced per process instead: with N server processes a client may then get up
+to N times the limit, which is the price of not failing requests while Redis is away.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from mugpos.cache.redis import RedisLink
+from mugpos_serving.redislink import AsyncRedisLink
 
 WINDOW_S = 60
 _SCRIPT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
 
@@ -49,19 +52,19 @@ class LocalWindow:
         self._window = -1
         self._lock = threading.Lock()
 
-    def hit(self, key: str, now: float) -> tuple[int, float]:
+    def hit(self, key: str, now: float, cost: int = 1) -> tuple[int, float]:
         window = int(now // WINDOW_S)
         with self._lock:
             if window != self._window:
                 self._counts.clear()
                 self._window = window
-            n = self._counts[key] = self._counts.get(key, 0) + 1
+            n = self._counts[key] = self._counts.get(key, 0) + cost
         return n, (window + 1) * WINDOW_S - now
 
 
 class RateLimiter:
     def __init__(
-        self, per_minute: int, link: RedisLink | None = None, *, prefix: str = "mugpos:rl:"
+        self, per_minute: int, link: AsyncRedisLink | None = None, *, prefix: str = "mugpos:rl:"
     ) -> None:
         self.per_minute = per_minute
         self.prefix = prefix
@@ -77,8 +80,8 @@ class RateLimiter:
             return "redis"
         return "local"
 
-    def hit(self, key: str) -> Decision:
-        """Count one request for ``key`` and say whether it may proceed."""
+    async def hit(self, key: str, cost: int = 1) -> Decision:
+        """Count ``cost`` units of work for ``key`` and say whether they may proceed."""
         if self.per_minute == 0:
             return Decision(True, 0, 0, 0, "off")
         now = time.time()
@@ -87,16 +90,18 @@ class RateLimiter:
         if self._script is not None and self.link is not None:
             window = int(now // WINDOW_S)
             script = self._script
-            reply = self.link.call(
+            reply = await self.link.call(
                 lambda c: script(
-                    keys=[f"{self.prefix}{key}:{window}"], args=[WINDOW_S * 1000 + 1000], client=c
+                    keys=[f"{self.prefix}{key}:{window}"],
+                    args=[WINDOW_S * 1000 + 1000, cost],
+                    client=c,
                 ),
                 None,
             )
             if reply is not None:
                 counted, backend = (int(reply), (window + 1) * WINDOW_S - now), "redis"
         if counted is None:
-            counted = self.local.hit(key, now)
+            counted = self.local.hit(key, now, cost)
         n, reset_s = counted
         return Decision(
             allowed=n <= self.per_minute,

@@ -1,6 +1,9 @@
 """Stores each served analysis (``analyses``, source "api") off the request path.
 
-Feedback joins analyses by request id, and the evaluation later reads both. Writing a document
+Feedback joins analyses by request id, and the evaluation later reads both. The id is the
+server-made request id (never the client's ``X-Request-ID``, which is kept as
+``client_request_id`` for correlation only), and documents are inserted, never replaced: no
+request can overwrite another's record. Writing a document
 per request on the request path would put a database commit into every latency, so a single
 background thread writes from a bounded queue on its own store connection; when the queue is
 full the analysis is dropped and counted (serving beats recording).
@@ -30,6 +33,7 @@ class Recorded:
     recorded with the same ``cache_key``, so parsing and storing the answer again is skipped."""
 
     request_id: str
+    client_request_id: str | None
     subject: str
     cache: str
     cache_key: str
@@ -61,7 +65,7 @@ class AnalysisRecorder:
             try:
                 if item is None:
                     return
-                self.collection.replace(_document(item))
+                self.collection.insert(_document(item))
             except Exception:
                 log.exception("recording analysis %s failed", getattr(item, "request_id", "?"))
             finally:
@@ -90,6 +94,7 @@ class AnalysisRecorder:
 def _document(item: Recorded) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "_id": item.request_id,
+        "client_request_id": item.client_request_id,
         "source": "api",
         "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "subject": item.subject,

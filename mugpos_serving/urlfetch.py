@@ -70,6 +70,22 @@ def is_public_address(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+class ByteBudget:
+    """Bytes several fetches may take together (the URL images of one batch)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.left = max_bytes
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise PayloadTooLarge(
+                f"the images fetched for this request pass {self.max_bytes} bytes together",
+                details={"max_bytes": self.max_bytes},
+            )
+
+
 class UrlFetcher:
     def __init__(
         self,
@@ -84,8 +100,9 @@ class UrlFetcher:
         self.timeout_s = timeout_s
         self.address_allowed = address_allowed
 
-    async def fetch(self, url: str) -> bytes:
-        """The body of ``url`` (after checked redirects), or a typed API error."""
+    async def fetch(self, url: str, budget: ByteBudget | None = None) -> bytes:
+        """The body of ``url`` (after checked redirects), or a typed API error. ``budget`` is
+        shared by the fetches of one request."""
         if not self.enabled:
             raise UrlFetchDisabled(
                 "fetching images by URL is turned off on this server (MUGPOS_URL_FETCH_ENABLED); "
@@ -93,21 +110,21 @@ class UrlFetcher:
             )
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._follow(url)
+                return await self._follow(url, budget)
         except TimeoutError:
             raise UrlFetchFailed(
                 f"fetching the image took longer than {self.timeout_s:g} s",
                 details={"url": url[:200]},
             ) from None
 
-    async def _follow(self, url: str) -> bytes:
+    async def _follow(self, url: str, budget: ByteBudget | None) -> bytes:
         async with httpx.AsyncClient(
             follow_redirects=False, trust_env=False, timeout=self.timeout_s
         ) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 target, host, _ = await self._check(url)
                 try:
-                    body, location = await self._get(client, target, host, url)
+                    body, location = await self._get(client, target, host, url, budget)
                 except httpx.HTTPError as exc:
                     raise UrlFetchFailed(
                         f"fetching the image failed: {type(exc).__name__}",
@@ -151,7 +168,12 @@ class UrlFetcher:
         return target, host, ip
 
     async def _get(
-        self, client: httpx.AsyncClient, target: str, host: str, url: str
+        self,
+        client: httpx.AsyncClient,
+        target: str,
+        host: str,
+        url: str,
+        budget: ByteBudget | None,
     ) -> tuple[bytes, str | None]:
         port = urlsplit(url).port
         headers = {"Host": host if port is None else f"{host}:{port}", "Accept": "image/*"}
@@ -175,6 +197,8 @@ class UrlFetcher:
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise self._too_large()
+                if budget is not None:
+                    budget.take(len(chunk))
                 chunks.append(chunk)
             return b"".join(chunks), None
         finally:
