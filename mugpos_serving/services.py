@@ -164,8 +164,6 @@ async def watch(services: Services) -> None:
             await asyncio.to_thread(services.registry.poll)
             await asyncio.to_thread(services.index.refresh)
             if services.link is not None:
-                if not services.link.up:
-                    await services.link.ping()  # recovers with no request needed
                 services.metrics.redis_up.set(1 if services.link.up else 0)
         except Exception:
             log.exception("background poll failed")
