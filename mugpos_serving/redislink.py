@@ -4,7 +4,10 @@ Every Redis call of a request (the rate limiter's count, the cache lookup and st
 on the event loop, so a slow Redis never blocks it: other requests, ``/healthz`` included, keep
 being served while one waits. The breaker decides whether to call at all:
 
-* a failed call (refused, reset, timeout after ``MUGPOS_REDIS_TIMEOUT_S``) opens it at once;
+* a failed call (refused, reset, no answer) opens it at once. The probe's pings time out after
+  ``MUGPOS_REDIS_TIMEOUT_S``; a request's own calls only after ten times that (one second at
+  least), because asyncio timeouts run on the loop's clock and a busy loop would otherwise
+  turn its own delay into Redis "timeouts";
 * slowness is judged by a probe thread that pings Redis every ``PROBE_INTERVAL_S`` with its own
   blocking client: ``SLOW_STRIKES`` pings in a row slower than ``MUGPOS_REDIS_SLOW_MS`` open it
   (a Redis answering in 80 ms is not down, but waiting for it costs every request more than
@@ -49,13 +52,17 @@ class AsyncRedisLink:
         probe_interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
         options: dict[str, Any] = {
-            "socket_timeout": timeout_s,
-            "socket_connect_timeout": timeout_s,
             "retry": Retry(NoBackoff(), 0),  # the breaker decides when to try again
             "health_check_interval": 0,
         }
-        self.client = aioredis.Redis.from_url(url, **options)
-        self._probe_client = redis.Redis.from_url(url, **options)
+        loop_timeout_s = max(1.0, 10 * timeout_s)
+        self.client = aioredis.Redis.from_url(
+            url, socket_timeout=loop_timeout_s, socket_connect_timeout=loop_timeout_s, **options
+        )
+        self._probe_client = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, **options
+        )
+        self._loop_timeout_s = loop_timeout_s
         kwargs = self.client.connection_pool.connection_kwargs
         self.location = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"  # never the URL
         self.timeout_s = timeout_s
@@ -84,7 +91,7 @@ class AsyncRedisLink:
         if self._state != "up":
             return default
         try:
-            async with asyncio.timeout(self.timeout_s * 2):  # connect + reply at most
+            async with asyncio.timeout(2 * self._loop_timeout_s):  # connect + reply at most
                 return await fn(self.client)
         except _FAILURES as exc:
             self._open("down", f"{type(exc).__name__}: {exc}")
