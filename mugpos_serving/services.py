@@ -177,6 +177,8 @@ async def open_links(services: Services) -> None:
 
 async def close_links(services: Services) -> None:
     with contextlib.suppress(Exception):
+        await services.limiter.close()
+    with contextlib.suppress(Exception):
         await services.cache.close()
     if services.link is not None:
         with contextlib.suppress(Exception):
