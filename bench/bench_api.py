@@ -1,4 +1,4 @@
-"""Load test of the positioning API: a real uvicorn process, an httpx-async load generator here.
+"""Load test of the positioning API: a real uvicorn process, a lean asyncio HTTP/1.1 load generator.
 
 For cache off and cache on (Redis), at each concurrency, ``--requests`` POST /v1/positions of
 a 640x480 photo (multipart, encoded beforehand), with auth and rate limiting on as in
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import os
 import secrets
 import socket
@@ -102,50 +103,92 @@ def start_server(env: dict[str, str], port: int, src: Path) -> subprocess.Popen[
     raise RuntimeError("server did not become ready")
 
 
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: a prepared request out, status and body back.
+
+    httpx costs about a millisecond of CPU per request; on a 2-core machine, where the load
+    generator shares the cores with the server, that alone capped the measured throughput
+    (and so, by Little's law, inflated latency at high concurrency). This costs a tenth of it.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        return cls(*await asyncio.open_connection(host, port))
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at < 0:
+            raise RuntimeError(f"no Content-Length in {head[:200]!r}")
+        end = lower.find(b"\r\n", at + 2)
+        length = int(lower[at + len(b"\r\ncontent-length:") : end])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def prepared(port: int, path: str, body: bytes, token: str) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 async def load(
-    url: str, bodies: list[bytes], token: str, n: int, concurrency: int
+    port: int, bodies: list[bytes], token: str, n: int, concurrency: int
 ) -> dict[str, object]:
-    """``n`` requests, ``concurrency`` at a time, cycling through ``bodies``."""
-    headers = {
-        "authorization": f"Bearer {token}",
-        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
-    }
+    """``n`` requests, ``concurrency`` at a time (one keep-alive connection each), cycling
+    through ``bodies``."""
+    requests = [prepared(port, "/v1/positions", b, token) for b in bodies]
     latencies: list[float] = []
     errors: dict[str, int] = {}
     caches: dict[str, int] = {}
     detect: list[float] = []  # the model's time inside each computed request (server side)
     remaining = n
     sent = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
-        async def worker() -> None:
-            nonlocal remaining, sent
-            while remaining > 0:
-                remaining -= 1
-                body = bodies[sent % len(bodies)]
-                sent += 1
-                t0 = time.perf_counter()
-                try:
-                    r = await client.post(url, content=body, headers=headers)
-                    ok = r.status_code == 200
-                    key = "200" if ok else str(r.status_code)
-                    if ok:
-                        answer = r.json()
-                        caches[answer["cache"]] = caches.get(answer["cache"], 0) + 1
-                        if answer["cache"] != "hit":
-                            detect.append(answer["timings_ms"]["detect"])
-                except httpx.HTTPError as exc:
-                    ok, key = False, type(exc).__name__
-                latencies.append((time.perf_counter() - t0) * 1e3)
-                if not ok:
-                    errors[key] = errors.get(key, 0) + 1
+    async def worker(conn: Connection) -> None:
+        nonlocal remaining, sent
+        while remaining > 0:
+            remaining -= 1
+            request = requests[sent % len(requests)]
+            sent += 1
+            t0 = time.perf_counter()
+            try:
+                status, body = await conn.send(request)
+                ok = status == 200
+                key = "200" if ok else str(status)
+                if ok:
+                    answer = json.loads(body)
+                    caches[answer["cache"]] = caches.get(answer["cache"], 0) + 1
+                    if answer["cache"] != "hit":
+                        detect.append(answer["timings_ms"]["detect"])
+            except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+                ok, key = False, type(exc).__name__
+            latencies.append((time.perf_counter() - t0) * 1e3)
+            if not ok:
+                errors[key] = errors.get(key, 0) + 1
 
+    conns = [await Connection.open("127.0.0.1", port) for _ in range(concurrency)]
+    try:
         for i in range(min(20, n)):  # warm-up: connections, caches, interpreters
-            await client.post(url, content=bodies[-1 - i % len(bodies)], headers=headers)
+            await conns[i % concurrency].send(requests[-1 - i % len(requests)])
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(c) for c in conns))
         wall = time.perf_counter() - started
+    finally:
+        for c in conns:
+            c.close()
     ms = np.asarray(latencies)
     return {
         "p50": float(np.percentile(ms, 50)),
@@ -246,10 +289,7 @@ def main() -> None:
             try:
                 for c in args.concurrency:
                     cpu0 = cpu_ms(server.pid)
-                    r = asyncio.run(
-                        load(f"http://127.0.0.1:{port}/v1/positions", bodies, token,
-                             args.requests, c)
-                    )  # fmt: skip
+                    r = asyncio.run(load(port, bodies, token, args.requests, c))
                     r["server_cpu"] = (cpu_ms(server.pid) - cpu0) / (
                         args.requests + min(20, args.requests)
                     )

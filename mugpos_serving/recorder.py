@@ -6,9 +6,11 @@ server-made request id (never the client's ``X-Request-ID``, which is kept as
 request can overwrite another's record. Writing a document
 per request on the request path would put a database commit into every latency, so a single
 background thread writes from a bounded queue on its own store connection, every analysis
-waiting at that moment in one transaction (one commit for many cache hits, where a commit
-each cost more than serving the hit); when the queue is full the analysis is dropped and
-counted (serving beats recording).
+waiting within ``LINGER_S`` in one transaction (one commit for many cache hits, where a
+commit each cost more than serving the hit), and on SQLite without an fsync per commit
+(``synchronous=NORMAL``: a power cut may lose the last moments of records, which are best
+effort anyway); when the queue is full the analysis is dropped and counted (serving beats
+recording).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from mugpos_serving.metrics import Metrics
 log = logging.getLogger(__name__)
 ANALYSES = "analyses"
 MAX_BATCH = 256
+LINGER_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class AnalysisRecorder:
         self.store = store
         self.collection = store.collection(ANALYSES)
         self.metrics = metrics
+        execute = getattr(store, "execute", None)
+        if execute is not None:  # SQLite: this connection is the recorder's own
+            execute("PRAGMA synchronous=NORMAL", [])
         self._queue: queue.Queue[Recorded | None] = queue.Queue(max_pending)
         self._thread = threading.Thread(target=self._run, name="mugpos-recorder", daemon=True)
         self._thread.start()
@@ -65,9 +71,10 @@ class AnalysisRecorder:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
+            deadline = time.monotonic() + LINGER_S
+            while len(batch) < MAX_BATCH and batch[-1] is not None:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             try:
