@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from mugpos.cache import MemoryCache, NullCache
 from mugpos.docstore import DocumentStore, open_document_store
@@ -44,7 +45,7 @@ class Services:
     fetcher: UrlFetcher
     store_error: str | None = None
     # Identical computations in flight (single-flight): compute key -> the answer to come.
-    flights: dict[str, asyncio.Future[bytes]] = field(default_factory=dict)
+    flights: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property
     def cache_on(self) -> bool:
