@@ -73,7 +73,8 @@ def public_view(readiness: Readiness) -> Readiness:
 
 
 def check(services: Services, cache_up: bool | None) -> Readiness:
-    """Describe each component (cheaply: Redis was probed at most once per backoff window)."""
+    """Describe each component (cheaply: Redis was pinged once, or not at all while the breaker
+    is open)."""
     checks: dict[str, dict[str, Any]] = {}
     degraded: list[str] = []
 
