@@ -5,6 +5,11 @@ same shard wherever it came from, and a change to one image touches one shard on
 shard reads the source listing, keeps the images that hash into the shard, validates each with
 the safe decoder, copies the good ones into content-addressed storage (``images/ab/<sha>.<ext>``)
 and writes two Parquet files: the shard's images and its reject log with reasons.
+
+A read that fails for another reason than the object being gone (a timeout, a throttled or
+unreachable store, a file being rewritten) says nothing about whether the image left the
+source: the shard keeps that key's previous entry (its image is already stored) and logs the
+failure, instead of dropping it, which would delete its vector downstream.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pyarrow.parquet as pq
 from mugpos.errors import ImageError, ObjectStoreError
 from mugpos.fileio import atomic_write_bytes
 from mugpos.images import decode_image, sha256_bytes
-from mugpos.objectstore.base import ObjectInfo, ObjectStore
+from mugpos.objectstore.base import ObjectInfo, ObjectNotFoundError, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +116,7 @@ def ingest_shard(
     if shard not in SHARDS:
         raise ValueError(f"unknown shard {shard!r}; shards are 0-9a-f")
     keys = list(keys) if keys is not None else source_keys(source)
+    previous = _previous_rows(layout.shard_table(shard))
     records: dict[str, dict[str, object]] = {}
     rejects: list[dict[str, object]] = []
     in_shard = 0
@@ -118,7 +124,21 @@ def ingest_shard(
         try:
             data = source.get_bytes(key)
         except ObjectStoreError as exc:
-            if shard_of(sha256_bytes(key.encode())) == shard:  # unreadable: log it in one shard
+            kept = None if isinstance(exc, ObjectNotFoundError) else previous.get(key)
+            if kept is not None:  # this shard held it: keep it, the read said nothing new
+                in_shard += 1
+                _keep(records, kept, key)
+                reason = f"read failed, previous entry kept: {exc.message}"
+                rejects.append(
+                    {
+                        "source_key": key,
+                        "sha256": kept["sha256"],
+                        "code": exc.code,
+                        "reason": reason,
+                    }
+                )
+            elif not previous.get(key) and shard_of(sha256_bytes(key.encode())) == shard:
+                # Unreadable and unknown: log it in one shard.
                 rejects.append(
                     {"source_key": key, "sha256": None, "code": exc.code, "reason": exc.message}
                 )
@@ -165,6 +185,26 @@ def ingest_shard(
         shard, images.num_rows, len(rejects), in_shard - images.num_rows - len(rejects), len(keys),
     )  # fmt: skip
     return ShardIngest(shard, images, reject_table, len(keys), in_shard)
+
+
+def _previous_rows(path: Path) -> dict[str, dict[str, object]]:
+    """The shard's previous rows by every source key they were stored under."""
+    by_key: dict[str, dict[str, object]] = {}
+    for row in read_table(path, CORPUS_SCHEMA).to_pylist():
+        if Path(str(row["path"])).is_file():  # only entries whose image is still stored
+            for key in [row["source_key"], *(row["duplicate_keys"] or [])]:
+                by_key[str(key)] = row
+    return by_key
+
+
+def _keep(records: dict[str, dict[str, object]], row: dict[str, object], key: str) -> None:
+    digest = str(row["sha256"])
+    if digest in records:
+        dup = records[digest]["duplicate_keys"]
+        assert isinstance(dup, list)
+        dup.append(key)
+    else:
+        records[digest] = {**row, "source_key": key, "duplicate_keys": []}
 
 
 def write_table(table: pa.Table, path: Path) -> None:

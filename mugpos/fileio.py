@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -47,13 +49,23 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def remove_partials(directory: Path) -> int:
-    """Delete leftovers of interrupted writes; returns how many were removed."""
+def remove_stale_partials(dest: Path, older_than_s: float) -> int:
+    """Delete ``dest``'s leftovers of interrupted writes that are older than ``older_than_s``.
+
+    A partial file belongs to the writer that is still filling it (names are unique per
+    write), so only this destination's partials, and only stale ones, are ever removed: a
+    younger one may be another process's download in progress. Returns how many were removed.
+    """
+    directory = dest.parent
     if not directory.is_dir():
         return 0
+    cutoff = time.time() - older_than_s
     removed = 0
-    for p in directory.iterdir():
-        if PARTIAL_MARK in p.name and p.is_file():
-            p.unlink(missing_ok=True)
-            removed += 1
+    for p in directory.glob(f".{glob.escape(dest.name)}{PARTIAL_MARK}*"):
+        try:
+            if p.is_file() and p.stat().st_mtime < cutoff:
+                p.unlink()
+                removed += 1
+        except FileNotFoundError:  # its writer finished or another sweep took it
+            continue
     return removed

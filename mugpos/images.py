@@ -27,6 +27,10 @@ ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "MPO"})
 OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # MPO (multi-picture JPEG) opens via JPEG
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+# Decode memory per image (see decode_cost_bytes): a 40-megapixel RGB photo needs about 240 MB,
+# the same size with alpha about 560 MB.
+DEFAULT_MAX_DECODE_BYTES = 640 * 1024 * 1024
+
 
 def _pillow_open() -> Callable[..., Image.Image]:
     """Pillow's own ``Image.open``, even if another library has monkey-patched it (ultralytics
@@ -88,8 +92,14 @@ def decode_image(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
 ) -> DecodedImage:
-    """Decode bytes or a path into an upright RGB array, or raise :class:`ImageError`."""
+    """Decode bytes or a path into an upright RGB array, or raise :class:`ImageError`.
+
+    ``max_decode_bytes`` bounds the memory one decode may take (its mode and size, from the
+    header, tell how much before any pixel is decoded), so N workers decoding at once need at
+    most N times that.
+    """
     data = source if isinstance(source, bytes) else read_image_bytes(source, max_bytes=max_bytes)
     if not data:
         raise ImageError("image is empty (0 bytes)", details={"bytes": 0})
@@ -129,14 +139,24 @@ def decode_image(
                 f"{max_pixels} pixels (refused before decoding)",
                 details={"width": width, "height": height, "max_pixels": max_pixels},
             )
+        cost = decode_cost_bytes(img.mode, width, height)
+        if cost > max_decode_bytes:
+            raise ImageError(
+                f"decoding this {img.mode} image of {width}x{height} pixels needs about "
+                f"{cost // 2**20} MB, over the decode budget of {max_decode_bytes // 2**20} MB "
+                "(refused before decoding)",
+                details={"width": width, "height": height, "mode": img.mode,
+                         "max_decode_bytes": max_decode_bytes},
+            )  # fmt: skip
         frames = int(getattr(img, "n_frames", 1) or 1)
         source_mode = img.mode
         try:
             img.seek(0)
             img.load()
             orientation = img.getexif().get(0x0112, 1)
-            upright = ImageOps.exif_transpose(img)
             transposed = orientation not in (None, 1)
+            # exif_transpose copies the whole image even when there is nothing to turn.
+            upright = ImageOps.exif_transpose(img) if transposed else img
             pixels = _to_rgb_array(upright)
         except ImageError:
             raise
@@ -155,25 +175,78 @@ def decode_image(
     )
 
 
+# Modes wider than 8 bits per sample: scaled to 8 bits block by block (see _wide_to_rgb).
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+_BLOCK_PIXELS = 1 << 20  # about 4 MB of float32 per block
+
+
+def decode_cost_bytes(mode: str, width: int, height: int) -> int:
+    """Peak memory that decoding and converting an image of this mode and size needs, about.
+
+    Pillow's own buffer (``Image.getmodebandnames`` × bytes per band, padded to 4 for 24-bit
+    modes) plus the 3-byte RGB output, plus the alpha and composite buffers when the image is
+    composited on white. Used to refuse, before decoding, what the decode budget cannot hold.
+    """
+    pixels = width * height
+    source = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 4,
+              "La": 4, "PA": 4}.get(mode, 4)  # fmt: skip
+    extra = 0
+    if mode in ("RGBA", "LA", "La", "RGBa", "P", "PA"):
+        extra = 4 + 1 + 3  # an RGBA copy, its alpha band, the RGB background
+    elif mode not in ("RGB", *_WIDE_MODES):
+        extra = 3  # one converted copy (CMYK, L, 1, YCbCr, ...)
+    return pixels * (source + extra + 3)
+
+
 def _to_rgb_array(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode to H x W x 3 uint8; alpha is composited on white."""
+    """Any Pillow mode to H x W x 3 uint8; alpha is composited on white.
+
+    Every path makes as few full-size copies as it can: an RGB image is copied once (into the
+    array), a wide one is scaled block by block straight into the output, never as a whole
+    float array (a float64 copy of a 40-megapixel image alone is 320 MB).
+    """
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if mode.startswith("I") and arr.max(initial=0) > 255 else 255.0
-        if mode == "F":
-            hi = max(float(arr.max(initial=1.0)), 1.0) if arr.max(initial=0) > 1 else 1.0
-        grey = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
-    if mode == "P" or mode == "PA":
+    if mode in _WIDE_MODES:
+        return _wide_to_rgb(img)
+    if mode == "RGB":
+        return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    if mode in ("P", "PA"):
+        if "transparency" not in img.info and mode == "P":
+            return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
         img = img.convert("RGBA")
         mode = "RGBA"
     if mode in ("RGBA", "LA", "La", "RGBa"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    rgb = img.convert("RGB")
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+        rgba = img if mode == "RGBA" else img.convert("RGBA")
+        out = Image.new("RGB", rgba.size, (255, 255, 255))
+        out.paste(rgba, mask=rgba.getchannel("A"))  # out = rgb * a + white * (1 - a)
+        return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+
+
+def _wide_to_rgb(img: Image.Image) -> np.ndarray:
+    """16-bit, 32-bit integer and float greyscale to 8-bit RGB, a block of rows at a time.
+
+    Integers above 255 are scaled from the 16-bit range (not clipped); floats from [0, 1], or
+    from [0, max] when they exceed 1.
+    """
+    _, top_value = img.getextrema()
+    top_value = float(top_value) if np.isfinite(top_value) else 1.0
+    if img.mode == "F":
+        hi = top_value if top_value > 1 else 1.0
+    else:
+        hi = 65535.0 if top_value > 255 else 255.0
+    width, height = img.size
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _BLOCK_PIXELS // width)
+    scale = np.float32(255.0 / hi)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        block = np.array(img.crop((0, top, width, bottom)), dtype=np.float32)
+        block *= scale
+        block += 0.5
+        np.clip(np.nan_to_num(block, copy=False), 0, 255, out=block)
+        out[top:bottom] = block.astype(np.uint8)[..., None]
+    return out
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

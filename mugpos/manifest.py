@@ -2,7 +2,9 @@
 
 The model assets write it; the API reads it (and re-reads it when it changes) to know which
 models to serve, where their files are and what they must hash to. Paths are relative to the
-manifest's directory so the whole folder can be backed up and restored elsewhere.
+manifest's directory so the whole folder can be backed up and restored elsewhere. It lists
+only verified files: model files checked against their pinned sha256, and exports that passed
+their check (``mugpos.models.verified``); an export without a matching record is left out.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mugpos.models.catalog import InputSpec, ModelSpec, get_spec
 from mugpos.models.store import ModelStore
 from mugpos.models.tiling import TilingConfig
 from mugpos.models.variant import DetectorVariant
+from mugpos.models.verified import verified_sha256
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -124,13 +127,26 @@ def describe_file(root: Path, path: Path) -> ManifestFile:
     )
 
 
+def verified_exports(root: Path, exports: dict[str, Path]) -> dict[str, ManifestFile]:
+    """The exports that passed their check and still match their record, described."""
+    out = {}
+    for name, path in exports.items():
+        sha = verified_sha256(path)
+        if sha is not None:
+            out[name] = ManifestFile(
+                path=path.relative_to(root).as_posix(), sha256=sha, size=path.stat().st_size
+            )
+    return out
+
+
 def manifest_entry(
     store: ModelStore,
     spec: ModelSpec,
     exports: dict[str, Path] | None = None,
     parity: dict[str, float | bool | str] | None = None,
 ) -> ManifestModel:
-    """An entry for a model whose files are cached (raises if they are not)."""
+    """An entry for a model whose files are cached (raises if they are not); of ``exports``,
+    only the verified ones are listed."""
     fetched = store.fetch(spec)
     root = store.cache_dir
     return ManifestModel(
@@ -148,7 +164,7 @@ def manifest_entry(
             )
             for name, f in fetched.files.items()
         },
-        exports={k: describe_file(root, p) for k, p in (exports or {}).items()},
+        exports=verified_exports(root, exports or {}),
         parity=parity or {},
     )
 

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
 
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_decode_bytes: int = Field(
+        default=640 * 1024 * 1024,
+        ge=1,
+        description="Memory one image decode may take (estimated from the header before "
+        "decoding); each inference worker decodes one image at a time.",
+    )
 
     corpus_source: str | None = Field(
         default=None,
@@ -144,6 +150,25 @@ class Settings(BaseSettings):
     )
     record_analyses: bool = Field(
         default=True, description="Store each served analysis (for feedback and evaluation)."
+    )
+    # Serving hardening: budgets a hostile request cannot exceed (docs/operations.md).
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest body of the JSON-only routes (rules, feedback); image routes use "
+        "MUGPOS_MAX_REQUEST_BYTES.",
+    )
+    redis_slow_ms: float = Field(
+        default=25.0,
+        gt=0,
+        description="A Redis call slower than this counts as a strike; three in a row open the "
+        "breaker (requests then skip Redis until a probe is fast again).",
+    )
+    token_max_ttl_s: int = Field(
+        default=30 * 86400, ge=1, description="Longest token lifetime (exp - iat) accepted."
+    )
+    token_leeway_s: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp and iat."
     )
 
     # Backups ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -25,7 +26,13 @@ from mugpos_serving.middleware import ServingMiddleware
 from mugpos_serving.routes import analyses, corpus, feedback, health, positions, rules, search
 from mugpos_serving.schemas.positions import BatchRequest, PositionRequest
 from mugpos_serving.schemas.search import ImageSearchRequest
-from mugpos_serving.services import build_services, close_services, watch
+from mugpos_serving.services import (
+    build_services,
+    close_links,
+    close_services,
+    open_links,
+    watch,
+)
 from mugpos_serving.studio import install_studio
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(build_services, settings, codec, metrics)
+        await open_links(services)
+        # Everything loaded so far (models, libraries) lives as long as the process: keep it out
+        # of the collector's generations, so full collections stay short (tail latency).
+        gc.collect()
+        gc.freeze()
         app.state.services = services
         watcher = asyncio.create_task(watch(services), name="mugpos-watch")
         try:
@@ -77,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await close_links(services)
             await asyncio.to_thread(close_services, services)
 
     app = FastAPI(
@@ -97,10 +110,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_studio(app)  # the web page at /
     openapi.install(app, [PositionRequest, BatchRequest, ImageSearchRequest])
-    app.add_middleware(
-        ServingMiddleware,
-        metrics=metrics,
-        max_body_bytes=settings.max_request_bytes,
-        timeout_s=settings.request_timeout_s,
-    )
+    app.add_middleware(ServingMiddleware, metrics=metrics, settings=settings)
     return app

@@ -1,9 +1,12 @@
 """JWT bearer tokens (HS256): scopes, expiry, and the FastAPI dependencies that check them.
 
 Tokens carry ``sub``, ``scope`` (space-separated, as in OAuth 2), ``iat``, ``exp``, ``jti`` and
-``iss``. Only HS256 is accepted (never ``none``), ``exp`` is required, and the secret must be at
-least 32 bytes (RFC 7518 §3.2), so a guessable or missing secret stops the server at start-up
-instead of accepting forgeable tokens. ``admin`` implies every other scope.
+``iss``. Only HS256 is accepted (never ``none``), ``exp`` and ``iat`` are required, and the
+secret must be at least 32 bytes (RFC 7518 §3.2), so a guessable or missing secret stops the
+server at start-up instead of accepting forgeable tokens. A token's lifetime (``exp - iat``)
+may not pass ``MUGPOS_TOKEN_MAX_TTL_S`` (a leaked token then dies on its own), and clocks may
+disagree by ``MUGPOS_TOKEN_LEEWAY_S`` on ``exp`` and ``iat``. ``admin`` implies every other
+scope.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ SCOPES = {
 }
 MIN_SECRET_BYTES = 32
 REALM = 'Bearer realm="mugpos"'
+DEFAULT_MAX_TTL_S = 30 * 86400
+DEFAULT_LEEWAY_S = 30
 
 
 class AuthConfigError(RuntimeError):
@@ -51,13 +56,21 @@ ANONYMOUS = Principal("anonymous", frozenset(SCOPES))
 
 
 class TokenCodec:
-    def __init__(self, secret: str) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        max_ttl_s: int = DEFAULT_MAX_TTL_S,
+        leeway_s: int = DEFAULT_LEEWAY_S,
+    ) -> None:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise AuthConfigError(
                 f"MUGPOS_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes for HS256 "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         self._secret = secret
+        self.max_ttl_s = max_ttl_s
+        self.leeway_s = leeway_s
         # Verifying a signature costs about 70 µs; a token is sent many times, so remember the
         # tokens already verified (their expiry is still checked on every use).
         self._verified = functools.lru_cache(maxsize=4096)(self._verify)
@@ -72,7 +85,11 @@ class TokenCodec:
                 "auth is on but MUGPOS_JWT_SECRET is not set: set a secret of at least "
                 f"{MIN_SECRET_BYTES} bytes, or MUGPOS_AUTH_DISABLED=true for local development"
             )
-        return cls(settings.jwt_secret.get_secret_value())
+        return cls(
+            settings.jwt_secret.get_secret_value(),
+            max_ttl_s=settings.token_max_ttl_s,
+            leeway_s=settings.token_leeway_s,
+        )
 
     def create(
         self,
@@ -88,6 +105,10 @@ class TokenCodec:
             raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {scopes}")
         if ttl_s <= 0:
             raise ValueError("ttl must be positive")
+        if ttl_s > self.max_ttl_s:
+            raise ValueError(
+                f"ttl {ttl_s} s is over the maximum of {self.max_ttl_s} s (MUGPOS_TOKEN_MAX_TTL_S)"
+            )
         issued = int(now if now is not None else time.time())
         claims = {
             "iss": ISSUER,
@@ -101,7 +122,7 @@ class TokenCodec:
 
     def decode(self, token: str) -> Principal:
         principal = self._verified(token)
-        if principal.expires_at is not None and principal.expires_at <= time.time():
+        if principal.expires_at is not None and principal.expires_at + self.leeway_s <= time.time():
             raise TokenExpired(
                 "the token has expired", headers=_challenge("invalid_token", "token expired")
             )
@@ -115,6 +136,7 @@ class TokenCodec:
                 self._secret,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
+                leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )
         except jwt.ExpiredSignatureError:
@@ -125,6 +147,13 @@ class TokenCodec:
             raise InvalidToken(
                 f"invalid token: {exc}", headers=_challenge("invalid_token", "invalid token")
             ) from None
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > self.max_ttl_s:
+            raise InvalidToken(
+                f"invalid token: its lifetime of {lifetime} s is over this server's maximum of "
+                f"{self.max_ttl_s} s",
+                headers=_challenge("invalid_token", "token lifetime too long"),
+            )
         scope = claims.get("scope", "")
         return Principal(
             subject=str(claims["sub"]),

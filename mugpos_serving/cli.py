@@ -5,7 +5,10 @@ Registered through the ``mugpos.cli`` entry point, so the engine never imports t
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,8 +81,40 @@ def register(app: typer.Typer) -> None:
         try:
             if settings.jwt_secret is None:
                 raise AuthConfigError("MUGPOS_JWT_SECRET is not set")
-            codec = TokenCodec(settings.jwt_secret.get_secret_value())
+            codec = TokenCodec(
+                settings.jwt_secret.get_secret_value(),
+                max_ttl_s=settings.token_max_ttl_s,
+                leeway_s=settings.token_leeway_s,
+            )
             typer.echo(codec.create(subject, scope, parse_ttl(ttl)))
         except (AuthConfigError, ValueError) as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
+
+    @token_app.command("secret")
+    def token_secret(
+        file: Annotated[Path, typer.Option(help="Where the secret is kept (made once).")],
+    ) -> None:
+        """Print the development secret kept in FILE, making it first if needed. The file is
+        readable by its owner only (0600), whoever made it."""
+        typer.echo(dev_secret(file))
+
+
+def dev_secret(path: Path) -> str:
+    """The secret in ``path``; a new random one (48 bytes, URL-safe) when the file is absent
+    or empty. Created with mode 0600 (never readable by others, not even for a moment), and
+    an existing file's mode is narrowed to 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        text = path.read_text().strip()
+        if text:
+            return text
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return secret

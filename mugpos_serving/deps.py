@@ -1,6 +1,7 @@
-"""FastAPI dependencies: the services of this app, and the caller (authenticated, in scope and
-within the rate limit).
+"""FastAPI dependencies: the services of this app, and the caller (authenticated, in scope).
 
+Authentication and the rate limit run earlier, in :mod:`mugpos_serving.middleware`, before the
+body is read; the dependency takes the principal from there and checks the route's scope.
 Dependencies are ``async`` so they run on the event loop: a sync dependency would cost a
 thread hop on every request.
 """
@@ -14,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mugpos_serving.auth import Principal, authenticate, require_scope
-from mugpos_serving.errors import RateLimited
+from mugpos_serving.middleware import charge
 from mugpos_serving.services import Services
 
 # Declared for OpenAPI ("Authorize" in the docs); the header is checked by `authenticate`.
@@ -26,7 +27,22 @@ def get_services(request: Request) -> Services:
 
 
 def request_id(request: Request) -> str:
+    """The server-made id of this request (what analyses and feedback are stored under)."""
     return str(request.scope["state"]["request_id"])
+
+
+def client_request_id(request: Request) -> str | None:
+    """The client's own ``X-Request-ID``, kept for correlation only."""
+    value = request.scope["state"].get("client_request_id")
+    return None if value is None else str(value)
+
+
+async def charge_more(request: Request, cost: int) -> None:
+    """Count ``cost`` more units of work against the caller's rate limit (a batch of N images
+    counts N; the request itself was counted once at admission)."""
+    state = request.scope["state"]
+    if cost > 0 and "limit_key" in state:
+        await charge(get_services(request), state, state["limit_key"], cost)
 
 
 def caller(scope: str | None) -> Callable[..., Awaitable[Principal]]:
@@ -36,29 +52,19 @@ def caller(scope: str | None) -> Callable[..., Awaitable[Principal]]:
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        services = get_services(request)
-        principal = authenticate(services.codec, request.headers.get("authorization"))
+        principal = request.scope["state"].get("principal")
+        if principal is None:  # a route outside the admitted prefix
+            principal = authenticate(
+                get_services(request).codec, request.headers.get("authorization")
+            )
         if scope is not None:
             require_scope(principal, scope)
-        client = request.client.host if request.client else "unknown"
-        key = principal.token_id or f"ip:{client}"
-        decision = services.limiter.hit(key)
-        headers = decision.headers()
-        if headers:
-            request.scope["state"].setdefault("extra_headers", {}).update(headers)
-        if not decision.allowed:
-            services.metrics.rate_limited.labels(decision.backend).inc()
-            raise RateLimited(
-                f"rate limit of {decision.limit} requests per minute reached",
-                details={"limit": decision.limit, "retry_after_s": decision.retry_after_s},
-                headers={"Retry-After": str(decision.retry_after_s)},
-            )
-        return principal
+        return principal  # type: ignore[no-any-return]
 
     return dependency
 
 
-# Route parameters: `principal: PositionsCaller` authenticates, checks the scope, rate-limits.
+# Route parameters: `principal: PositionsCaller` is the authenticated caller with the scope.
 PositionsCaller = Annotated[Principal, Depends(caller("positions"))]
 RulesWriter = Annotated[Principal, Depends(caller("rules:write"))]
 AnyCaller = Annotated[Principal, Depends(caller(None))]

@@ -122,10 +122,13 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+_TOO_BIG = frozenset({"max_bytes", "max_pixels", "max_decode_bytes"})
+
+
 def status_for(exc: MugposError) -> int:
     if isinstance(exc, ApiError):
         return exc.status_code
-    if isinstance(exc, ImageError) and ("max_bytes" in exc.details or "max_pixels" in exc.details):
+    if isinstance(exc, ImageError) and _TOO_BIG.intersection(exc.details):
         return 413  # too big: a different fix (resize) than a corrupt file
     return STATUS_BY_CODE.get(exc.code, 400)
 

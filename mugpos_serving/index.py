@@ -1,7 +1,8 @@
 """The corpus vector index as the API sees it: opened lazily, refreshed, never fatal.
 
-Search and similar scenes are extras of a position request: an index that is missing or
-unreachable makes them answer 503 (and ``/readyz`` say degraded) while positioning goes on.
+Search and similar scenes are extras of a position request: an index that is missing,
+unreachable or not queryable yet makes search answer 503 and similar scenes a note (and
+``/readyz`` say degraded) while positioning goes on.
 The embedded index is refreshed on each poll, so vectors the Dagster embedding assets save
 become searchable without a restart.
 """
@@ -46,6 +47,7 @@ class IndexHolder:
             return
         try:
             refresh()
+            self.error = None
         except Exception as exc:  # noqa: BLE001 - keep the loaded version, say why
             self.error = f"refresh failed: {type(exc).__name__}: {exc}"
 
@@ -68,7 +70,20 @@ class IndexHolder:
             count = self.index.count()
         except Exception as exc:  # noqa: BLE001
             return {"state": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
-        return {"state": "ok" if count else "empty", "vectors": count, "error": self.error}
+        out: dict[str, Any] = {"state": "ok" if count else "empty", "vectors": count}
+        search_status = getattr(self.index, "search_status", None)
+        if search_status is not None:  # Atlas: is the search index answering, and how fresh
+            try:
+                status, queryable = search_status()
+            except Exception as exc:  # noqa: BLE001
+                return {"state": "unavailable", "error": f"{type(exc).__name__}: {exc}"}
+            out["search_status"], out["queryable"] = status, queryable
+            if not queryable:
+                out["state"] = "not_queryable"
+            elif status == "STALE":
+                out["state"] = "stale"  # answers, but no longer replicating: out of date
+        out["error"] = self.error
+        return out
 
     def close(self) -> None:
         if self.index is not None:

@@ -1,8 +1,16 @@
 """One pure-ASGI middleware for what every request needs (cheaper than a stack of them):
 
-* a request id (``X-Request-ID`` in, if well formed, and always out);
-* the body size limit: a declared ``Content-Length`` over it is answered 413 before reading,
-  and a chunked body is cut off the moment it passes the limit;
+* request ids: each request gets a server-made id (``X-Request-ID`` out, the id analyses and
+  feedback are stored under); a client's ``X-Request-ID``, if well formed, is only kept as a
+  correlation id (``X-Client-Request-ID`` out, ``client_request_id`` in answers), so no client
+  can choose, or collide with, the id of someone else's record;
+* admission of API routes (``/v1/``) before any byte of the body is read: the bearer token
+  is checked (401), then the caller's rate limit counted (429), so an anonymous or throttled
+  client never gets a body parsed;
+* body limits sized to the route (image routes: ``MUGPOS_MAX_REQUEST_BYTES``; JSON-only routes
+  such as rules and feedback: ``MUGPOS_MAX_JSON_BODY_BYTES``): a declared ``Content-Length``
+  over the limit is answered 413 before reading, and a chunked body is answered 413 the moment
+  it passes the limit (the rest is never read);
 * the request timeout for API routes (504 with the error shape);
 * metrics per route template and status;
 * the last line of defence: an unexpected exception becomes a 500 with the error shape, and the
@@ -20,11 +28,38 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mugpos_serving.errors import PayloadTooLarge, error_response, internal_error_response
+from mugpos.errors import MugposError
+from mugpos.settings import Settings
+from mugpos_serving.auth import Principal, authenticate
+from mugpos_serving.errors import (
+    ApiError,
+    PayloadTooLarge,
+    RateLimited,
+    error_response,
+    internal_error_response,
+)
 from mugpos_serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+API_PREFIX = "/v1/"
+IMAGE_ROUTES = ("/v1/positions", "/v1/search")
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    """The largest body a route reads: images (one, or a batch) or small JSON."""
+    if path.startswith(IMAGE_ROUTES):
+        return settings.max_request_bytes
+    return min(settings.max_request_bytes, settings.max_json_body_bytes)
+
+
+def limit_key(principal: Principal, scope: Scope) -> str:
+    """Whose budget a request counts against: the principal, or the client address without
+    auth (every anonymous caller is the same principal then)."""
+    if principal.token_id is None and principal.subject == "anonymous":
+        client = scope.get("client")
+        return f"ip:{client[0] if client else 'unknown'}"
+    return f"sub:{principal.subject}"
 
 
 class ServingMiddleware:
@@ -33,14 +68,13 @@ class ServingMiddleware:
         app: ASGIApp,
         *,
         metrics: Metrics,
-        max_body_bytes: int,
-        timeout_s: float,
-        timed_prefix: str = "/v1/",
+        settings: Settings,
+        timed_prefix: str = API_PREFIX,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
-        self.timeout_s = timeout_s
+        self.settings = settings
+        self.timeout_s = settings.request_timeout_s
         self.timed_prefix = timed_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,19 +82,26 @@ class ServingMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
+        client_id = _incoming_id(scope)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        state["client_request_id"] = client_id
         status = 500
         response_started = False
+        refused = False  # we answered (413 mid-body): whatever the app sends is dropped
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                if client_id is not None:
+                    headers.append((b"x-client-request-id", client_id.encode()))
                 present = {name.lower() for name, _ in headers}
                 for k, v in state.get("extra_headers", {}).items():
                     name = k.lower().encode()
@@ -72,13 +113,38 @@ class ServingMiddleware:
         async def reply(response: Any) -> None:
             await response(scope, receive, send_wrapper)
 
+        limit = body_limit(self.settings, scope["path"])
+
+        async def limited() -> Message:
+            """``receive`` that answers 413 and stops the app once the body passes the limit."""
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    if not response_started:
+                        await reply(_too_large(limit))
+                    refused = True
+                    raise PayloadTooLarge(
+                        f"the request body is larger than {limit} bytes",
+                        details={"max_bytes": limit},
+                    )
+            return message
+
+        seen = 0
         try:
+            api = scope["path"].startswith(self.timed_prefix)
+            if api:
+                try:
+                    await self._admit(scope, state)
+                except ApiError as exc:
+                    await reply(_error(exc))
+                    return
             declared = _content_length(scope)
-            if declared is not None and declared > self.max_body_bytes:
-                await reply(_too_large(self.max_body_bytes))
+            if declared is not None and declared > limit:
+                await reply(_too_large(limit))
                 return
-            limited = _limit_body(receive, self.max_body_bytes)
-            if scope["path"].startswith(self.timed_prefix):
+            if api:
                 async with asyncio.timeout(self.timeout_s):
                     await self.app(scope, limited, send_wrapper)
             else:
@@ -93,12 +159,23 @@ class ServingMiddleware:
                         {"timeout_s": self.timeout_s},
                     )
                 )
+        except PayloadTooLarge:
+            if not response_started:
+                await reply(_too_large(limit))
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not response_started:
                 await reply(internal_error_response())
         finally:
             self._observe(scope, status, time.perf_counter() - started)
+
+    async def _admit(self, scope: Scope, state: dict[str, Any]) -> None:
+        """Authenticate from the headers and count the request; raises the API's 401/429."""
+        services = scope["app"].state.services
+        principal = authenticate(services.codec, _header(scope, b"authorization"))
+        state["principal"] = principal
+        state["limit_key"] = key = limit_key(principal, scope)
+        await charge(services, state, key, 1)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
@@ -108,22 +185,46 @@ class ServingMiddleware:
         self.metrics.latency.labels(*labels).observe(seconds)
 
 
-def _incoming_id(scope: Scope) -> str | None:
+async def charge(services: Any, state: dict[str, Any], key: str, cost: int) -> None:
+    """Count ``cost`` units against ``key``'s rate limit; raises 429 past it. The limit headers
+    of the answer show the latest count."""
+    decision = await services.limiter.hit(key, cost)
+    headers = decision.headers()
+    if headers:
+        state.setdefault("extra_headers", {}).update(headers)
+    if not decision.allowed:
+        services.metrics.rate_limited.labels(decision.backend).inc()
+        raise RateLimited(
+            f"rate limit of {decision.limit} requests per minute reached",
+            details={"limit": decision.limit, "retry_after_s": decision.retry_after_s},
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+
+
+def _error(exc: MugposError) -> Any:
+    headers = exc.headers if isinstance(exc, ApiError) else None
+    status = exc.status_code if isinstance(exc, ApiError) else 400
+    return error_response(status, exc.code, exc.message, dict(exc.details), headers)
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if _REQUEST_ID.match(text) else None
+        if name == wanted:
+            return value.decode("latin-1")
     return None
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    text = _header(scope, b"x-request-id")
+    return text if text is not None and _REQUEST_ID.match(text) else None
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    text = _header(scope, b"content-length")
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _too_large(limit: int) -> Any:
@@ -133,21 +234,3 @@ def _too_large(limit: int) -> Any:
         f"the request body is larger than {limit} bytes",
         {"max_bytes": limit},
     )
-
-
-def _limit_body(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises :class:`PayloadTooLarge` once the body passes ``limit`` bytes."""
-    seen = 0
-
-    async def limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise PayloadTooLarge(
-                    f"the request body is larger than {limit} bytes", details={"max_bytes": limit}
-                )
-        return message
-
-    return limited

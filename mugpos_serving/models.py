@@ -5,8 +5,10 @@ names (after checking every file's sha256), then polls the file cheaply (a ``sta
 its fingerprint changes, loads the new models beside the old ones and swaps one reference.
 Requests take a :class:`ModelBundle` once at their start and keep it, so in-flight requests
 finish on the models they began with and nothing is dropped. A manifest that fails to verify
-or load is rejected and the current models stay. With no manifest, the offline default model
-serves and ``/readyz`` says so.
+or load is rejected and the current models stay; a rejected manifest is tried again on a
+backoff (from ``MUGPOS_MANIFEST_POLL_S`` doubling to ``RETRY_MAX_S``), so restoring a missing
+file recovers without a restart or a touch, and ``/readyz`` says when the next try is. With no
+manifest, the offline default model serves and ``/readyz`` says so.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Source = Literal["manifest", "offline_default"]
 RegistryState = Literal["loading", "ok", "offline_default", "manifest_rejected", "unavailable"]
+RETRY_MAX_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class _Seen:
     signature: tuple[int, int, int] | None = None
     fingerprint: str | None = None
     problems: list[str] = field(default_factory=list)
+    attempts: int = 0  # consecutive rejections of this manifest
+    retry_at: float = 0.0  # monotonic time of the next try while rejected
 
 
 class ModelRegistry:
@@ -82,8 +87,9 @@ class ModelRegistry:
         bundle = self._load_default()
         if self._seen.problems:
             self.state = "manifest_rejected"
-            self.message = "manifest rejected, serving the offline default: " + "; ".join(
-                self._seen.problems
+            self.message = (
+                "manifest rejected, serving the offline default (tried again on a backoff): "
+                + "; ".join(self._seen.problems)
             )
         else:
             self.state = "offline_default"
@@ -121,14 +127,21 @@ class ModelRegistry:
                     f"{model_id}: manifest version {entry.version} is not this build's "
                     f"{spec.version}"
                 )
-            store = ModelStore(root, offline=True)
+            store = ModelStore(root, offline=True, read_only=True)
             for name, f in entry.files.items():
-                expected = store.cache_path(spec, spec.file(name))
+                pinned = spec.file(name)
+                expected = store.cache_path(spec, pinned)
                 if (root / f.path).resolve() != expected.resolve():
                     problems.append(f"{model_id}/{name}: {f.path} is not at {expected}")
+                if f.sha256 != pinned.sha256:
+                    problems.append(
+                        f"{model_id}/{name}: manifest sha256 {f.sha256} is not the pinned "
+                        f"{pinned.sha256}"
+                    )
         if problems:
             raise ManifestRejected(problems)
-        store = ModelStore(root, offline=True)  # verified files only: never download here
+        # Verified files only: never download, replace or delete anything from the API.
+        store = ModelStore(root, offline=True, read_only=True)
         detector = load_detector(
             manifest.detector, store=store, settings=self.settings, num_threads=self.num_threads
         )
@@ -142,7 +155,9 @@ class ModelRegistry:
     def poll(self) -> bool:
         """Check the manifest; load and swap when its fingerprint changed. True on a swap.
 
-        Cheap when nothing changed: one ``stat``.
+        Cheap when nothing changed: one ``stat``. A rejected manifest is tried again once its
+        backoff has passed, even when the file itself did not change (a missing model file may
+        have been restored).
         """
         with self._lock:
             try:
@@ -150,7 +165,10 @@ class ModelRegistry:
             except FileNotFoundError:
                 return False
             signature = (st.st_mtime_ns, st.st_size, st.st_ino)
-            if signature == self._seen.signature:
+            seen = self._seen
+            if signature == seen.signature and (
+                not seen.problems or time.monotonic() < seen.retry_at
+            ):
                 return False
             try:
                 manifest = read_manifest(self.manifest_path)
@@ -158,8 +176,11 @@ class ModelRegistry:
                 self._reject(signature, None, [f"unreadable manifest: {exc}"])
                 return False
             fingerprint = manifest.fingerprint
-            if fingerprint == self._seen.fingerprint and self.current is not None:
-                self._seen.signature = signature  # rewritten, same content
+            current = self.current
+            if current is not None and current.fingerprint == fingerprint:
+                # Rewritten with the content being served (or back to it after a rejection).
+                self._seen = _Seen(signature, fingerprint)
+                self.state, self.message = "ok", f"serving manifest {fingerprint}"
                 return False
             try:
                 bundle = self._load_manifest(manifest)
@@ -177,13 +198,20 @@ class ModelRegistry:
             return True
 
     def _reject(self, signature: tuple[int, int, int], fp: str | None, problems: list[str]) -> None:
-        self._seen = _Seen(signature, fp, problems)
+        same = self._seen.fingerprint == fp and self._seen.problems
+        attempts = self._seen.attempts + 1 if same else 1
+        delay = min(RETRY_MAX_S, self.settings.manifest_poll_s * 2 ** (attempts - 1))
+        self._seen = _Seen(signature, fp, problems, attempts, time.monotonic() + delay)
         if self.current is not None:
             self.state = "manifest_rejected"
-            self.message = "new manifest rejected, still serving the previous models: " + (
-                "; ".join(problems)
+            self.message = (
+                "new manifest rejected, still serving the previous models (next try in "
+                f"{delay:.0f} s): " + "; ".join(problems)
             )
-        log.warning("model manifest %s rejected: %s", self.manifest_path, "; ".join(problems))
+        log.warning(
+            "model manifest %s rejected (try %d, next in %.1f s): %s",
+            self.manifest_path, attempts, delay, "; ".join(problems),
+        )  # fmt: skip
         for listener in self.listeners:
             listener("rejected", None)
 
@@ -203,6 +231,17 @@ class ModelRegistry:
             "detector": {"id": b.detector.id, "version": b.detector.version} if b else None,
             "embedder": {"id": b.embedder.id, "version": b.embedder.version} if b else None,
             "problems": list(self._seen.problems),
+            "retry": self._retry(),
+        }
+
+    def _retry(self) -> dict[str, object] | None:
+        """When a rejected manifest is tried next (None while nothing is rejected)."""
+        seen = self._seen
+        if not seen.problems:
+            return None
+        return {
+            "attempts": seen.attempts,
+            "next_in_s": round(max(0.0, seen.retry_at - time.monotonic()), 1),
         }
 
 

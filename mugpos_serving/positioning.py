@@ -2,9 +2,15 @@
 
 The hot path is kept lean on purpose (see docs/benchmarks.md): the enabled stored rules come
 from a one-second memory, a cache hit never touches the worker pool, results are serialised
-once by pydantic's Rust core into bytes, and the per-request fields (request id, cache state)
+once by pydantic's Rust core into bytes, and the per-request fields (request ids, cache state)
 are spliced in front of those bytes instead of re-encoding the whole answer. Recording the
 analysis for feedback happens on a background thread.
+
+Cache entries are per principal: the key holds the image, the code and manifest versions, the
+models, the rule set, the options and the caller, so one user's answer never reveals (by
+``cache: "hit"`` or by its speed) that another user sent the same photo. Identical requests in
+flight at once are computed once (single flight, across callers: the computation does not
+depend on who asked); each caller then caches and records its own copy.
 """
 
 from __future__ import annotations
@@ -13,8 +19,11 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,12 +32,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+import mugpos
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
 from mugpos.errors import MugposError
 from mugpos.images import DecodedImage, decode_image
 from mugpos.positioning.safety import PlanBudget
 from mugpos.rules.schema import Rule, rules_hash
-from mugpos.vectorindex import SearchFilter
+from mugpos.settings import Settings
+from mugpos.vectorindex import SearchFilter, VectorIndexError
 from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
 from mugpos_serving.models import ModelBundle
 from mugpos_serving.recorder import Recorded
@@ -45,7 +56,10 @@ from mugpos_serving.schemas.positions import (
 )
 from mugpos_serving.services import Services
 
+log = logging.getLogger(__name__)
 _SERIALIZE = PositionResult.__pydantic_serializer__.to_json
+# Part of every cache key: bump the second part when a change alters what is cached.
+CODE_VERSION = f"{mugpos.__version__}.1"
 _HASH_INLINE_BELOW = 1 << 20  # hashing more than this goes to a thread (about 1 ms per MB)
 
 
@@ -92,9 +106,7 @@ class PositionService:
 
     # -- one image -------------------------------------------------------------------------------
 
-    async def position(
-        self, data: bytes, opts: PositionOptions, request_id: str, subject: str
-    ) -> bytes:
+    async def position(self, data: bytes, opts: PositionOptions, ids: Ids, subject: str) -> bytes:
         """The JSON answer (a PositionResponse) for one image, as bytes."""
         s = self.services
         aopts = await self.analysis_options(opts)
@@ -104,19 +116,38 @@ class PositionService:
         else:
             sha = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
         index_version = s.index.version if opts.similar else None
-        key = cache_key(sha, bundle, aopts, opts.similar, index_version)
+        compute = cache_key(sha, bundle, aopts, opts.similar, index_version)
+        key = principal_key(compute, subject)
         if s.cache_on:
-            cached = s.cache.get(key)
+            cached = await s.cache.get(key)
             if cached is not None:
                 s.metrics.cache.labels("hit").inc()
-                self._record(request_id, subject, "hit", key, sha, bundle, aopts, None)
-                return splice(request_id, "hit", cached)
+                self._record(ids, subject, "hit", key, sha, bundle, aopts, None)
+                return splice(ids, "hit", cached)
             s.metrics.cache.labels("miss").inc()
-        job = partial(self._compute, data, aopts, bundle, opts.similar, key)
-        body = await s.pool.run(job)
+        job = partial(self._compute, data, aopts, bundle, opts.similar)
+        body, cacheable = await self._single_flight(compute, job)
+        if s.cache_on and cacheable:
+            await s.cache.set(key, body, s.settings.cache_ttl_s)
         state = "miss" if s.cache_on else "off"
-        self._record(request_id, subject, state, key, sha, bundle, aopts, body)
-        return splice(request_id, state, body)
+        self._record(ids, subject, state, key, sha, bundle, aopts, body)
+        return splice(ids, state, body)
+
+    async def _single_flight(
+        self, compute_key: str, job: Callable[[], tuple[bytes, bool]]
+    ) -> tuple[bytes, bool]:
+        """``job`` on the pool, shared by every identical request that arrives meanwhile.
+
+        The computation runs as its own task: a caller that gives up (timeout, disconnect)
+        does not cancel it for the others waiting on it.
+        """
+        flights = self.services.flights
+        task = flights.get(compute_key)
+        if task is None:
+            task = asyncio.ensure_future(self.services.pool.run(job))
+            flights[compute_key] = task
+            task.add_done_callback(partial(_land, flights, compute_key))
+        return await asyncio.shield(task)
 
     async def picture(self, data: bytes, opts: PositionOptions) -> bytes:
         """The analysis drawn on the photo (PNG): zones, clearances, violations, moves."""
@@ -127,22 +158,20 @@ class PositionService:
     def _draw(self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle) -> bytes:
         from mugpos.render_analysis import draw_analysis
 
-        s = self.services.settings
-        decoded = decode_image(data, max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels)
+        decoded = decode_upload(data, self.services.settings)
         result = analyze(decoded, detector=bundle.detector, options=aopts)
         buf = io.BytesIO()
         draw_analysis(decoded.pixels, result).save(buf, format="PNG")
         return buf.getvalue()
 
     def _compute(
-        self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, k: int, key: str
-    ) -> bytes:
-        """Runs on a worker thread: decode, analyse, find similar scenes, serialise, cache."""
+        self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, k: int
+    ) -> tuple[bytes, bool]:
+        """Runs on a worker thread: decode, analyse, find similar scenes, serialise. Also says
+        whether the answer may be cached (not when a requested extra is missing)."""
         s = self.services
         t0 = time.perf_counter()
-        decoded = decode_image(
-            data, max_bytes=s.settings.max_image_bytes, max_pixels=s.settings.max_image_pixels
-        )
+        decoded = decode_upload(data, s.settings)
         decode_ms = (time.perf_counter() - t0) * 1e3
         result = analyze(decoded, detector=bundle.detector, options=aopts)
         timings = {"decode": round(decode_ms, 3)}
@@ -164,9 +193,7 @@ class PositionService:
         s.metrics.inference.labels(model, "analyze").observe(result.timings_ms["total"] / 1e3)
         body = _SERIALIZE(build_result(decoded, result, bundle, similar, timings, notes))
         # Never cache a missing extra, nor a plan the work budget cut short (timing-dependent).
-        if s.cache_on and not (k and similar is None) and not result.partial:
-            s.cache.set(key, body, s.settings.cache_ttl_s)
-        return body
+        return body, not (k and similar is None) and not result.partial
 
     def _similar(
         self,
@@ -176,7 +203,9 @@ class PositionService:
         k: int,
         notes: list[str],
     ) -> list[SimilarScene] | None:
-        """Nearest corpus scenes; ``None`` (with a note) when the index is unavailable."""
+        """Nearest corpus scenes; ``None`` (with a note) when the index is unavailable or the
+        search fails: similar scenes are an extra, the positioning answer stands without them
+        (and is then not cached)."""
         try:
             index = self.services.index.get()
         except ServiceUnavailable as exc:
@@ -186,12 +215,19 @@ class PositionService:
             vector = np.asarray(result.embedding, dtype=np.float32)  # same forward pass
         else:
             vector = bundle.embedder.embed_images([decoded.pixels])[0]
-        hits = index.search(vector, k, SearchFilter(model_id=bundle.embedder.id))
+        try:
+            hits = index.search(vector, k, SearchFilter(model_id=bundle.embedder.id))
+        except VectorIndexError as exc:
+            log.warning("similar scenes failed: %s", exc)
+            status = exc.details.get("status")
+            why = f"the vector index is not queryable (status {status})" if status else exc.code
+            notes.append(f"similar scenes unavailable: {why}")
+            return None
         return [similar_scene(h) for h in hits]
 
     def _record(
         self,
-        request_id: str,
+        ids: Ids,
         subject: str,
         cache: str,
         key: str,
@@ -206,7 +242,8 @@ class PositionService:
         detector = bundle.detector
         recorder.record(
             Recorded(
-                request_id,
+                ids.request_id,
+                ids.client_request_id,
                 subject,
                 cache,
                 key,
@@ -225,16 +262,16 @@ class PositionService:
         index: int,
         data: bytes | MugposError,
         opts: PositionOptions,
-        request_id: str,
+        ids: Ids,
         subject: str,
     ) -> tuple[bool, bytes]:
         """One batch entry as JSON bytes: the answer, or the error shape for this image only."""
-        item_id = f"{request_id}-{index}"
-        head = f'{{"index":{index},"request_id":"{item_id}",'.encode()
+        item = Ids(f"{ids.request_id}-{index}", ids.client_request_id)
+        head = f'{{"index":{index},"request_id":"{item.request_id}",'.encode()
         try:
             if isinstance(data, MugposError):
                 raise data
-            body = await self.position(data, opts, item_id, subject)
+            body = await self.position(data, opts, item, subject)
             return True, head + b'"ok":true,"result":' + body + b"}"
         except MugposError as exc:
             error = error_body(exc.code, exc.message, _plain(exc.details))
@@ -245,14 +282,47 @@ class PositionService:
         return False, head + b'"ok":false,"error":' + json.dumps(error["error"]).encode() + b"}"
 
 
+def decode_upload(data: bytes, settings: Settings) -> DecodedImage:
+    """A request's image under the server's byte, pixel and decode-memory limits."""
+    return decode_image(
+        data,
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_decode_bytes=settings.max_decode_bytes,
+    )
+
+
+@dataclass(frozen=True)
+class Ids:
+    """The server-made id of a request and the client's correlation id (if it sent one)."""
+
+    request_id: str
+    client_request_id: str | None = None
+
+
+def _land(flights: dict[str, Any], key: str, task: asyncio.Future[Any]) -> None:
+    """A flight is over: forget it (and read its error, so none goes unreported)."""
+    if flights.get(key) is task:
+        del flights[key]
+    if not task.cancelled():
+        task.exception()
+
+
+def principal_key(compute_key: str, subject: str) -> str:
+    """The cache entry of one caller for a computation (see the module docstring)."""
+    return f"{compute_key}:{_short('principal:' + subject)}"
+
+
 def cache_key(
     sha: str, bundle: ModelBundle, aopts: AnalysisOptions, k: int, index_version: str | None
 ) -> str:
-    """image sha256 : models and versions : rule set : options — each part hashed short.
+    """code version : image sha256 : models, versions, manifest : rule set : options — each
+    part hashed short. What is computed from these is the same for every caller.
 
     The rule part hashes whole rules (ids, names, versions too), not just their semantics:
     those appear in the answer, so two rule sets that check the same thing under different
-    names must not share an entry.
+    names must not share an entry. The code version changes the key when a release changes
+    the answer's content or shape; the manifest fingerprint when a served file does.
     """
     rules = [r.model_dump(mode="json") for r in sorted(aopts.rules, key=lambda r: r.id)]
     options = {
@@ -264,7 +334,8 @@ def cache_key(
         "similar": k,
         "index": index_version,
     }
-    return ":".join(["pos", "v1", sha, _short(bundle.cache_tag), _short(rules), _short(options)])
+    models = f"{bundle.cache_tag}|{bundle.fingerprint}"
+    return ":".join(["pos", CODE_VERSION, sha, _short(models), _short(rules), _short(options)])
 
 
 def _short(value: Any) -> str:
@@ -272,13 +343,19 @@ def _short(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def splice(request_id: str, cache: str, body: bytes) -> bytes:
-    """``body`` (a JSON object) with ``request_id`` and ``cache`` in front, no re-encoding.
+def splice(ids: Ids, cache: str, body: bytes) -> bytes:
+    """``body`` (a JSON object) with the request ids and ``cache`` in front, no re-encoding.
 
-    Request ids are checked against ``[A-Za-z0-9._-]`` by the middleware, so they need no
-    escaping.
+    Request ids are server-made hex, client ids are checked against ``[A-Za-z0-9._-]`` by the
+    middleware, so neither needs escaping.
     """
-    return b'{"request_id":"%s","cache":"%s",%s' % (request_id.encode(), cache.encode(), body[1:])
+    client = b"null" if ids.client_request_id is None else b'"%s"' % ids.client_request_id.encode()
+    return b'{"request_id":"%s","client_request_id":%s,"cache":"%s",%s' % (
+        ids.request_id.encode(),
+        client,
+        cache.encode(),
+        body[1:],
+    )
 
 
 def _plain(details: dict[str, object]) -> dict[str, Any]:

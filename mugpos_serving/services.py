@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from mugpos.cache import Cache, MemoryCache, NullCache
-from mugpos.cache.redis import RedisCache, RedisLink
+from mugpos.cache import MemoryCache, NullCache
 from mugpos.docstore import DocumentStore, open_document_store
 from mugpos.rules.repository import RuleRepository
 from mugpos.settings import Settings
 from mugpos_serving.auth import TokenCodec
+from mugpos_serving.cache import LocalCache, RedisServingCache, ServingCache
 from mugpos_serving.errors import ServiceUnavailable
 from mugpos_serving.index import IndexHolder
 from mugpos_serving.metrics import Metrics
 from mugpos_serving.models import ModelBundle, ModelRegistry
 from mugpos_serving.ratelimit import RateLimiter
 from mugpos_serving.recorder import AnalysisRecorder
+from mugpos_serving.redislink import AsyncRedisLink
 from mugpos_serving.rulesource import StoredRules
 from mugpos_serving.urlfetch import UrlFetcher
 from mugpos_serving.workers import InferencePool, usable_cores
@@ -33,8 +35,8 @@ class Services:
     codec: TokenCodec | None
     registry: ModelRegistry
     pool: InferencePool
-    cache: Cache
-    link: RedisLink | None
+    cache: ServingCache
+    link: AsyncRedisLink | None
     limiter: RateLimiter
     store: DocumentStore | None
     rules: StoredRules | None
@@ -42,10 +44,12 @@ class Services:
     recorder: AnalysisRecorder | None
     fetcher: UrlFetcher
     store_error: str | None = None
+    # Identical computations in flight (single-flight): compute key -> the answer to come.
+    flights: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property
     def cache_on(self) -> bool:
-        return not isinstance(self.cache, NullCache)
+        return self.cache.enabled
 
     def bundle(self) -> ModelBundle:
         bundle = self.registry.current
@@ -90,15 +94,18 @@ def build_services(settings: Settings, codec: TokenCodec | None, metrics: Metric
 
     link = None
     if settings.redis_url is not None:
-        link = RedisLink(settings.redis_url.get_secret_value(), timeout_s=settings.redis_timeout_s)
-        link.ping()
-    cache: Cache
+        link = AsyncRedisLink(
+            settings.redis_url.get_secret_value(),
+            timeout_s=settings.redis_timeout_s,
+            slow_s=settings.redis_slow_ms / 1e3,
+        )
+    cache: ServingCache
     if not settings.cache_enabled:
-        cache = NullCache()
+        cache = LocalCache(NullCache())
     elif link is not None:
-        cache = RedisCache(link, prefix=f"{settings.redis_key_prefix}cache:")
+        cache = RedisServingCache(link, prefix=f"{settings.redis_key_prefix}cache:")
     else:
-        cache = MemoryCache()
+        cache = LocalCache(MemoryCache())
     limiter = RateLimiter(
         settings.rate_limit_per_minute, link, prefix=f"{settings.redis_key_prefix}rl:"
     )
@@ -163,14 +170,27 @@ async def watch(services: Services) -> None:
             log.exception("background poll failed")
 
 
+async def open_links(services: Services) -> None:
+    """What needs the event loop at start-up: a first Redis probe (sets the breaker's state)."""
+    if services.link is not None:
+        await services.link.ping()
+
+
+async def close_links(services: Services) -> None:
+    with contextlib.suppress(Exception):
+        await services.limiter.close()
+    with contextlib.suppress(Exception):
+        await services.cache.close()
+    if services.link is not None:
+        with contextlib.suppress(Exception):
+            await services.link.close()
+
+
 def close_services(services: Services) -> None:
     services.pool.shutdown()
     if services.recorder is not None:
         services.recorder.close()
-    for closer in (services.index.close, services.cache.close):
-        with contextlib.suppress(Exception):
-            closer()
+    with contextlib.suppress(Exception):
+        services.index.close()
     if services.store is not None:
         services.store.close()
-    if services.link is not None and not isinstance(services.cache, RedisCache):
-        services.link.close()

@@ -15,11 +15,9 @@ source scripts/dagster-env.sh
 export MUGPOS_HOME="${MUGPOS_HOME:-$ROOT/.mugpos}"
 mkdir -p "$MUGPOS_HOME"
 
-# A development JWT secret, made once and kept in the (git-ignored) home.
+# A development JWT secret, made once and kept in the (git-ignored) home, mode 0600.
 if [ -z "${MUGPOS_JWT_SECRET:-}" ]; then
-  secret_file="$MUGPOS_HOME/dev-jwt-secret"
-  [ -s "$secret_file" ] || .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(48))" > "$secret_file"
-  MUGPOS_JWT_SECRET="$(cat "$secret_file")"
+  MUGPOS_JWT_SECRET="$(.venv/bin/mugpos token secret --file "$MUGPOS_HOME/dev-jwt-secret")"
   export MUGPOS_JWT_SECRET
 fi
 

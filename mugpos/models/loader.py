@@ -1,8 +1,10 @@
 """Build detectors and embedders from catalog ids: the one place that maps a spec to a backend.
 
-YOLO runs from its ONNX export through ONNX Runtime when the export exists (the serving path,
-no torch), else natively through ultralytics. CLIP likewise prefers its ONNX exports on the CPU
-and uses open_clip with torch on a GPU.
+YOLO runs from its ONNX export through ONNX Runtime when a verified export exists (the serving
+path, no torch), else natively through ultralytics. CLIP likewise prefers its verified ONNX
+exports on the CPU and uses open_clip with torch on a GPU. An export is used only when its
+verification record matches its bytes (``mugpos.models.verified``): never one that failed its
+parity check or was dropped in by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from mugpos.device import DeviceChoice, choose_device
 from mugpos.models.base import Detector, Embedder
 from mugpos.models.catalog import ModelSpec, get_spec
 from mugpos.models.store import ModelStore
+from mugpos.models.verified import is_verified
 from mugpos.settings import Settings, get_settings
 
 
@@ -42,7 +45,7 @@ def load_detector(
         return SsdMobileNetV2(spec, fetched.path(), fetched.path("labels.txt"), num_threads or 2)
     if spec.family == "yolo":
         onnx_path = exports_dir(store, spec) / f"{Path(spec.primary.name).stem}.onnx"
-        if onnx_path.is_file() and device.kind == "cpu":
+        if device.kind == "cpu" and is_verified(onnx_path):
             from mugpos.models.yolo_onnx import YoloOnnxDetector
 
             return YoloOnnxDetector(spec, onnx_path, providers=device.onnx_providers, rect=True)
@@ -73,7 +76,9 @@ def load_embedder(
         from mugpos.models.clip import ClipOnnxEmbedder, OpenClipEmbedder
 
         exports = exports_dir(store, spec)
-        if device.kind == "cpu" and (exports / "image.onnx").is_file():
+        if device.kind == "cpu" and all(
+            is_verified(exports / n) for n in ("image.onnx", "text.onnx")
+        ):
             return ClipOnnxEmbedder(spec, exports / "image.onnx", exports / "text.onnx")
         return OpenClipEmbedder(spec, store.fetch(spec).path(), device=device)
     raise ValueError(f"no embedder backend for family {spec.family}")

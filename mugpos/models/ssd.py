@@ -1,14 +1,20 @@
 """The offline default: SSD MobileNetV2 (Open Images v4) on LiteRT, detector and embedder at once.
 
 The shipped ``.tflite`` outputs only raw box encodings and class logits. We rewrite its output
-list once (a cached, derived file) so the last backbone feature map
-(``FeatureExtractor/MobilenetV2/Conv_1``, 10x10x1280) is a real output too: one pass then gives
-detections and a scene embedding without LiteRT's keep-every-tensor debug mode, which cost about
-25% more time per image here (see docs/benchmarks.md).
+list so the last backbone feature map (``FeatureExtractor/MobilenetV2/Conv_1``, 10x10x1280) is a
+real output too: one pass then gives detections and a scene embedding without LiteRT's
+keep-every-tensor debug mode, which cost about 25% more time per image here (see
+docs/benchmarks.md).
+
+What runs is verified: the shipped file's bytes are read once and checked against their pinned
+sha256, and the rewrite is made in memory from those very bytes (about 80 ms, deterministic)
+and handed to LiteRT as content. No derived file is read from disk, so none can be stale,
+swapped or corrupted under us.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -18,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from mugpos.detections import Box, Detection
-from mugpos.fileio import atomic_write_bytes, sha256_file
+from mugpos.errors import ChecksumError
 from mugpos.labels import canonical_label
 from mugpos.models.base import (
     DEFAULT_IOU_THRESHOLD,
@@ -40,28 +46,32 @@ CLASS_OUTPUT = "raw_outputs/class_predictions"
 MAX_DETECTIONS = 100
 
 
-def with_feature_output(src: Path, dest: Path) -> Path:
-    """Write a copy of the model whose outputs include the backbone feature map (idempotent).
-
-    The destination name carries the source's sha256, so a new source never reuses a stale copy.
-    """
-    if dest.is_file():
-        return dest
+def with_feature_output(model: bytes) -> bytes:
+    """The model with the backbone feature map added to its outputs (same bytes every time)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
-    buf = src.read_bytes()
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(buf, 0))
-    graph = model.subgraphs[0]
+    tree = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    graph = tree.subgraphs[0]
     feature = [i for i, t in enumerate(graph.tensors) if t.name.startswith(FEATURE_TENSOR_PREFIX)]
     if len(feature) != 1:
-        raise ValueError(f"{src.name}: expected one feature tensor, found {len(feature)}")
+        raise ValueError(f"expected one feature tensor, found {len(feature)}")
     graph.outputs = np.asarray([*list(graph.outputs), feature[0]], dtype=np.int32)
-    builder = flatbuffers.Builder(len(buf) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    atomic_write_bytes(dest, bytes(builder.Output()))
-    log.info("wrote %s with the feature map as an extra output", dest.name)
-    return dest
+    builder = flatbuffers.Builder(len(model) + 4096)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def read_verified(path: Path, sha256: str) -> bytes:
+    """The file's bytes, read once, or ChecksumError when they are not the pinned ones."""
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise ChecksumError(
+            f"{path} has sha256 {actual}, expected {sha256}: refusing to load it",
+            details={"file": path.name, "expected": sha256, "actual": actual},
+        )
+    return data
 
 
 class SsdMobileNetV2(Detector, Embedder):
@@ -69,11 +79,11 @@ class SsdMobileNetV2(Detector, Embedder):
 
     def __init__(self, spec: ModelSpec, model_path: Path, labels_path: Path, num_threads: int = 2):
         self.spec = spec
-        derived = model_path.with_name(
-            f"{model_path.stem}.features-{sha256_file(model_path)[:16]}.tflite"
-        )
-        self.model_path = with_feature_output(model_path, derived)
-        self.labels = tuple(labels_path.read_text().splitlines())
+        self.model_path = model_path  # the shipped file (verified; never run as is)
+        shipped = read_verified(model_path, spec.primary.sha256)
+        self.model_content = with_feature_output(shipped)
+        labels = read_verified(labels_path, spec.file(labels_path.name).sha256)
+        self.labels = tuple(labels.decode().splitlines())
         self.canonical = tuple(canonical_label(name) for name in self.labels)
         self.num_threads = num_threads
         self.anchors = ssd_anchors()
@@ -88,7 +98,7 @@ class SsdMobileNetV2(Detector, Embedder):
             return cached
         from ai_edge_litert.interpreter import Interpreter
 
-        interp = Interpreter(model_path=str(self.model_path), num_threads=self.num_threads)
+        interp = Interpreter(model_content=self.model_content, num_threads=self.num_threads)
         interp.allocate_tensors()
         outputs = {d["name"]: d["index"] for d in interp.get_output_details()}
         feature = next(

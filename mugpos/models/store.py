@@ -1,9 +1,14 @@
 """The model store: local cache → mirror → upstream, every file checked against its sha256.
 
-Every write goes to a temporary name beside the destination and is renamed only after its
-checksum matches, so an interrupted download or a wrong file never sits in the cache under the
-final name. A miss when nothing can be fetched raises :class:`ModelUnavailableError` naming the
-file, its sha256 and the exact place to put it.
+Every write goes to a temporary name beside the destination, unique to that write, and is
+renamed only after its checksum matches, so an interrupted download or a wrong file never sits
+in the cache under the final name, and two processes fetching at once (the API and a Dagster
+run) never touch each other's partial files: a fetch only sweeps its own destination's partials
+once they are older than ``STALE_PARTIAL_S`` (left by a writer that died). A cached file with
+the wrong sha256 is replaced by a fetch, atomically, and never deleted by a reader: a
+``read_only`` store (the API serving a manifest) reports it and changes nothing. A miss when
+nothing can be fetched raises :class:`ModelUnavailableError` naming the file, its sha256 and the
+exact place to put it.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from pathlib import Path
 from typing import Literal
 
 from mugpos.errors import ChecksumError, ModelUnavailableError, ObjectStoreError
-from mugpos.fileio import partial_path, remove_partials, sha256_file
+from mugpos.fileio import partial_path, remove_stale_partials, sha256_file
 from mugpos.models.catalog import ModelFile, ModelSpec, NpmSource, UrlSource
 from mugpos.objectstore.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
 SourceKind = Literal["cache", "mirror", "url", "npm"]
+# A partial file younger than this may belong to a download in progress in another process.
+STALE_PARTIAL_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -65,11 +72,14 @@ class ModelStore:
         mirror: ObjectStore | None = None,
         offline: bool = False,
         timeout_s: float = 60.0,
+        read_only: bool = False,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.mirror = mirror
         self.offline = offline
         self.timeout_s = timeout_s
+        # Verify only: never download, write, replace or delete (a process serving the files).
+        self.read_only = read_only
         self._npm_tarballs: dict[str, Path] = {}
 
     @classmethod
@@ -99,21 +109,36 @@ class ModelStore:
 
     def ensure(self, spec: ModelSpec, f: ModelFile) -> FetchedFile:
         dest = self.cache_path(spec, f)
-        remove_partials(dest.parent)
+        errors: list[str] = []
         if dest.is_file():
             digest = sha256_file(dest)
             if digest == f.sha256:
                 return FetchedFile(f.name, dest, digest, dest.stat().st_size, "cache", str(dest))
-            log.warning("cached %s has sha256 %s, expected %s: removing it", dest, digest, f.sha256)
-            dest.unlink()
+            if self.read_only:
+                raise ChecksumError(
+                    f"cached {dest} has sha256 {digest}, expected {f.sha256} (left in place: "
+                    "only a fetch replaces it)",
+                    details={"file": f.name, "expected": f.sha256, "actual": digest},
+                )
+            log.warning(
+                "cached %s has sha256 %s, expected %s: fetching it again", dest, digest, f.sha256
+            )
+            errors.append(f"cache: {dest} has sha256 {digest}")
+        if self.read_only:
+            errors.append("fetch: skipped (read-only store)")
+            raise self._miss(spec, f, dest, errors)
+        remove_stale_partials(dest, STALE_PARTIAL_S)
 
-        errors: list[str] = []
         if self.mirror is not None:
             key = mirror_key(spec, f)
             try:
                 if self.mirror.exists(key):
                     tmp = partial_path(dest)
-                    self.mirror.download_file(key, tmp)
+                    try:
+                        self.mirror.download_file(key, tmp)
+                    except BaseException:
+                        tmp.unlink(missing_ok=True)
+                        raise
                     return self._commit(tmp, dest, f, "mirror", self.mirror.location_of(key))
                 errors.append(f"mirror: {self.mirror.location_of(key)} does not exist")
             except ObjectStoreError as exc:

@@ -7,11 +7,24 @@ A ``vectorSearch`` index has one ``numDimensions``, so embedders of different di
 silently left unindexed. Shapes live in ``atlas_queries`` (pure, unit-tested); this module only
 does I/O. Atlas indexes asynchronously: a write is visible to ``$vectorSearch`` about a second
 later, while ``count``/``keys``/``get_vector`` read the collection and see it at once.
+
+Readiness: waiting for READY belongs to whoever builds the index (the ``vector_index`` asset
+calls :meth:`AtlasVectorIndex.ensure_search_index`). Searches never wait: they run whenever
+Atlas says the index is ``queryable`` (a rebuild in progress, BUILDING, and a STALE index both
+still answer) and refuse at once, with the status, when it is not. The status is read at most
+once per ``status_ttl_s`` (the API's background poll calls :meth:`refresh`), so a request costs
+no extra round trip.
+
+Version: every write bumps a version document in ``<collection>_meta``; :attr:`version` (read on
+:meth:`refresh`) is part of the API's cache key, so cached similar scenes change when the index
+does.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +54,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INDEX_NAME = "mugpos_image_vectors"
 _BATCH = 1000
+STATUS_TTL_S = 5.0
 
 
 def _chunks(items: list[Any], size: int = _BATCH) -> Iterator[list[Any]]:
@@ -60,15 +74,21 @@ class AtlasVectorIndex(VectorIndex):
         ready_timeout_s: float = 600.0,
         poll_interval_s: float = 5.0,
         owns_client: bool = False,
+        status_ttl_s: float = STATUS_TTL_S,
     ) -> None:
         self._collection = collection
+        self._meta = collection.database[f"{collection.name}_meta"]
         self.index_name = index_name
         self._dim = num_dimensions
         self.ready_timeout_s = ready_timeout_s
         self.poll_interval_s = poll_interval_s
+        self.status_ttl_s = status_ttl_s
         self._owns_client = owns_client
-        self._ready = False  # READY confirmed: searches may run
+        self._ready = False  # READY confirmed by a wait (the building asset's)
         self._index_exists = False  # created or found: upserts need not check again
+        # Last seen search-index status: (monotonic time, status, queryable).
+        self._status: tuple[float, str, bool] | None = None
+        self._version: str | None = None
 
     @classmethod
     def connect(
@@ -122,15 +142,59 @@ class AtlasVectorIndex(VectorIndex):
             self._dim = dim
             self._index_exists = True
             if wait:
-                q.wait_for_search_index(
+                info = q.wait_for_search_index(
                     lambda: self._collection.list_search_indexes(self.index_name),
                     self.index_name,
                     timeout_s=self.ready_timeout_s,
                     poll_interval_s=self.poll_interval_s,
                 )
                 self._ready = True
+                self._note_status(info)
         except PyMongoError as exc:
             raise VectorIndexError(f"Atlas search index {self.index_name!r}: {exc}") from exc
+
+    def _note_status(self, info: dict[str, Any] | Any | None) -> tuple[str, bool]:
+        status, queryable = q.search_status(info)
+        self._status = (time.monotonic(), status, queryable)
+        return status, queryable
+
+    def search_status(self, *, max_age_s: float | None = None) -> tuple[str, bool]:
+        """(status, queryable) of the search index, read again when older than ``max_age_s``
+        (default ``status_ttl_s``); one ``$listSearchIndexes`` round trip at most, no wait."""
+        age = self.status_ttl_s if max_age_s is None else max_age_s
+        if self._status is not None and time.monotonic() - self._status[0] < age:
+            return self._status[1], self._status[2]
+        try:
+            info = self._index_info()
+        except PyMongoError as exc:
+            raise VectorIndexError(f"Atlas: cannot list search indexes: {exc}") from exc
+        if info is not None and self._dim is None:
+            self._dim = q.definition_dimensions(info.get("latestDefinition") or {})
+        return self._note_status(info)
+
+    def refresh(self) -> None:
+        """Read the search-index status and the index version now (the API's background poll)."""
+        self.search_status(max_age_s=0.0)
+        try:
+            doc = self._meta.find_one({"_id": self.index_name})
+        except PyMongoError as exc:
+            raise VectorIndexError(f"Atlas: cannot read the index version: {exc}") from exc
+        self._version = None if doc is None else str(doc.get("version"))
+
+    @property
+    def version(self) -> str | None:
+        """Changes with every write to the index (as last read by :meth:`refresh`)."""
+        return self._version
+
+    def _bump_version(self) -> None:
+        version = uuid.uuid4().hex
+        try:
+            self._meta.update_one(
+                {"_id": self.index_name}, {"$set": {"version": version}}, upsert=True
+            )
+        except PyMongoError as exc:
+            raise VectorIndexError(f"Atlas: cannot record the index version: {exc}") from exc
+        self._version = version
 
     def _dimension(self) -> int | None:
         if self._dim is None:
@@ -138,6 +202,7 @@ class AtlasVectorIndex(VectorIndex):
                 info = self._index_info()
             except PyMongoError as exc:
                 raise VectorIndexError(f"Atlas: cannot list search indexes: {exc}") from exc
+            self._note_status(info)  # the same answer tells the status: no second round trip
             if info is not None:
                 self._dim = q.definition_dimensions(info.get("latestDefinition") or {})
         return self._dim
@@ -162,9 +227,13 @@ class AtlasVectorIndex(VectorIndex):
                 self._collection.bulk_write(chunk, ordered=False)
         except PyMongoError as exc:
             raise VectorIndexError(f"Atlas upsert failed: {exc}") from exc
+        finally:
+            self._bump_version()  # also after a partial write: some documents may have changed
         return len(unique)
 
     def _delete_ids(self, ids: list[str]) -> int:
+        if not ids:
+            return 0
         try:
             return sum(
                 self._collection.delete_many({"_id": {"$in": chunk}}).deleted_count
@@ -172,6 +241,8 @@ class AtlasVectorIndex(VectorIndex):
             )
         except PyMongoError as exc:
             raise VectorIndexError(f"Atlas delete failed: {exc}") from exc
+        finally:
+            self._bump_version()
 
     def delete(self, keys: Iterable[VectorKey | tuple[str, str]]) -> int:
         ids = sorted({q.document_id(k.sha256, k.model_id) for k in map(as_key, keys)})
@@ -197,10 +268,15 @@ class AtlasVectorIndex(VectorIndex):
             raise InvalidVectorError(f"k must be at most {q.MAX_NUM_CANDIDATES} on Atlas")
         dim = self._dimension()
         query = normalize_vector(vector, dim=dim, what="query vector")
-        if dim is None:  # no index and nothing ever stored: nothing to find
-            return []
-        if not self._ready:
-            self.ensure_search_index(dim, wait=True)
+        status, queryable = self.search_status()
+        if status == "DOES_NOT_EXIST" and self.count(model_id=filter.model_id) == 0:
+            return []  # no search index and nothing stored: nothing to find
+        if not queryable:
+            raise VectorIndexError(
+                f"Atlas vector search index {self.index_name!r} is not queryable yet "
+                f"(status {status}); the vector_index asset waits for it to be built",
+                details={"status": status, "queryable": False},
+            )
         pipeline = q.build_search_pipeline(query, k, filter, index_name=self.index_name)
         try:
             return [q.hit_from_document(doc) for doc in self._collection.aggregate(pipeline)]
@@ -245,6 +321,9 @@ class AtlasVectorIndex(VectorIndex):
             "index_name": self.index_name,
             "num_dimensions": self._dim,
             "ready": self._ready,
+            "status": self._status[1] if self._status else None,
+            "queryable": self._status[2] if self._status else None,
+            "version": self._version,
         }
 
     def close(self) -> None:

@@ -170,6 +170,23 @@ def hit_from_document(doc: Mapping[str, Any]) -> Hit:
     )
 
 
+def search_status(info: Mapping[str, Any] | None) -> tuple[str, bool]:
+    """(status, queryable) from one ``$listSearchIndexes`` entry (None: no such index).
+
+    ``queryable`` is what decides whether a query may run: a READY index is, a BUILDING one
+    rebuilding after a definition change still is, a STALE one (no longer replicating) still
+    is, with results that may be out of date; PENDING, FAILED and DELETING are not. A server
+    that omits the flag is taken at its status (READY and STALE queryable).
+    """
+    if info is None:
+        return "DOES_NOT_EXIST", False
+    status = str(info.get("status", "PENDING"))
+    queryable = info.get("queryable")
+    if queryable is None:
+        queryable = status in ("READY", "STALE")
+    return status, bool(queryable)
+
+
 def wait_for_search_index(
     list_indexes: Callable[[], Iterable[Mapping[str, Any]]],
     name: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
@@ -19,6 +20,11 @@ class AnalysisNotFound(NotFound):
     code = "analysis_not_found"
 
 
+def feedback_id(request_id: str, subject: str) -> str:
+    """One feedback document per analysis and caller."""
+    return f"{request_id}:{hashlib.sha256(subject.encode()).hexdigest()[:16]}"
+
+
 @router.post(
     "",
     response_model=FeedbackResponse,
@@ -29,8 +35,9 @@ class AnalysisNotFound(NotFound):
 def feedback(
     request: Request, body: FeedbackRequest, principal: PositionsCaller
 ) -> FeedbackResponse:
-    """Keyed by request id (a second feedback on the same request replaces the first). Only
-    the caller who made the request (or an admin) can send feedback on it."""
+    """About the analysis with this (server-made) request id. Only the caller who made the
+    request (or an admin) can send feedback on it. Each caller has one feedback per analysis
+    (a second one replaces their first), so no caller can replace another's."""
     services = get_services(request)
     recorder, store = services.recorder, services.store
     if recorder is None or store is None:
@@ -48,7 +55,7 @@ def feedback(
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     store.collection(FEEDBACK).replace(
         {
-            "_id": body.request_id,
+            "_id": feedback_id(body.request_id, principal.subject),
             **body.model_dump(mode="json"),
             "subject": principal.subject,
             "created_at": now,

@@ -1,4 +1,9 @@
-"""GET /healthz (the process answers), /readyz (what works, what is degraded), /metrics."""
+"""GET /healthz (the process answers), /readyz (what works, what is degraded), /metrics.
+
+These need no token, so what they tell the public is kept to states: ``/readyz`` gives each
+component's ``state`` and the ``degraded`` list; file paths, hosts and error messages are
+shown only to a caller with an ``admin`` token. ``/metrics`` carries no paths or messages.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from mugpos.errors import MugposError
+from mugpos_serving.auth import authenticate
 from mugpos_serving.deps import get_services
 from mugpos_serving.schemas.health import Health, Readiness
 from mugpos_serving.services import Services
@@ -29,14 +36,45 @@ async def healthz() -> Health:
 async def readyz(request: Request) -> JSONResponse:
     """200 while requests can be served, with ``status: "degraded"`` and the reasons when
     something works worse (Redis down: served uncached; no manifest: the offline default
-    model); 503 only when no model is loaded."""
+    model); 503 only when no model is loaded. Details (paths, errors) need an admin token."""
     services = get_services(request)
-    readiness = await run_in_threadpool(check, services)
+    cache_up = await services.cache.check() if services.cache_on else None
+    readiness = await run_in_threadpool(check, services, cache_up)
+    if not _is_admin(services, request.headers.get("authorization")):
+        readiness = public_view(readiness)
     return JSONResponse(readiness.model_dump(), status_code=200 if readiness.ready else 503)
 
 
-def check(services: Services) -> Readiness:
-    """Probe each component (cheaply: Redis at most once per backoff window)."""
+def _is_admin(services: Services, authorization: str | None) -> bool:
+    if services.codec is None:
+        return True  # auth is off (local development): nothing is hidden
+    if not authorization:
+        return False
+    try:
+        return authenticate(services.codec, authorization).allows("admin")
+    except MugposError:
+        return False
+
+
+# What the public may see of each check: states and counts, never locations or messages.
+_PUBLIC_FIELDS = frozenset(
+    {"state", "source", "fingerprint", "detector", "embedder", "vectors", "search_status",
+     "queryable", "backend", "healthy", "up", "per_minute", "redis", "workers", "capacity",
+     "in_flight", "running", "queued", "rules", "retry"}
+)  # fmt: skip
+
+
+def public_view(readiness: Readiness) -> Readiness:
+    checks = {
+        name: {k: v for k, v in check.items() if k in _PUBLIC_FIELDS}
+        for name, check in readiness.checks.items()
+    }
+    return readiness.model_copy(update={"checks": checks})
+
+
+def check(services: Services, cache_up: bool | None) -> Readiness:
+    """Describe each component (cheaply: Redis was pinged once, or not at all while the breaker
+    is open)."""
     checks: dict[str, dict[str, Any]] = {}
     degraded: list[str] = []
 
@@ -47,10 +85,11 @@ def check(services: Services) -> Readiness:
 
     cache = services.cache.describe()
     if services.cache_on:
-        up = services.cache.check()
-        cache = {**services.cache.describe(), "state": "ok" if up else "down"}
-        if not up:
-            degraded.append("cache:down")
+        link_state = services.link.state if services.link is not None else "up"
+        state = "ok" if cache_up else ("slow" if link_state == "slow" else "down")
+        cache = {**cache, "state": state}
+        if state != "ok":
+            degraded.append(f"cache:{state}")
     else:
         cache["state"] = "disabled"
     checks["cache"] = cache
@@ -68,8 +107,8 @@ def check(services: Services) -> Readiness:
 
     index = services.index.describe()
     checks["index"] = index
-    if index["state"] == "unavailable":
-        degraded.append("index:unavailable")
+    if index["state"] in ("unavailable", "not_queryable", "stale"):
+        degraded.append(f"index:{index['state']}")
 
     store: dict[str, Any] = {"state": "ok"}
     if services.store is None:

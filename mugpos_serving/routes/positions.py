@@ -9,18 +9,26 @@ from fastapi import APIRouter, Query, Request, Response
 
 from mugpos.errors import MugposError
 from mugpos_serving import openapi
-from mugpos_serving.deps import PositionsCaller, get_services, request_id
+from mugpos_serving.deps import (
+    PositionsCaller,
+    charge_more,
+    client_request_id,
+    get_services,
+    request_id,
+)
 from mugpos_serving.errors import BatchTooLarge, InvalidRequest
 from mugpos_serving.inputs import content_kind, image_bytes, parse_model, read_multipart
-from mugpos_serving.positioning import PositionService
+from mugpos_serving.positioning import Ids, PositionService
 from mugpos_serving.schemas.common import error_responses
 from mugpos_serving.schemas.positions import (
+    BatchItem,
     BatchRequest,
     BatchResponse,
     PositionOptions,
     PositionRequest,
     PositionResponse,
 )
+from mugpos_serving.urlfetch import ByteBudget
 
 router = APIRouter(prefix="/v1/positions", tags=["positions"])
 _ERRORS = error_responses(401, 403, 404, 413, 415, 422, 429, 503, 504)
@@ -71,9 +79,8 @@ async def position(
     if render == "png":
         picture = await PositionService(services).picture(data, options)
         return Response(picture, media_type="image/png")
-    answer = await PositionService(services).position(
-        data, options, request_id(request), principal.subject
-    )
+    ids = Ids(request_id(request), client_request_id(request))
+    answer = await PositionService(services).position(data, options, ids, principal.subject)
     return Response(answer, media_type="application/json")
 
 
@@ -93,7 +100,9 @@ async def position(
 )
 async def position_batch(request: Request, principal: PositionsCaller) -> Response:
     """Each image is answered on its own (``ok`` and ``result``, or ``error``): one bad image
-    does not fail the others. At most ``MUGPOS_MAX_BATCH_IMAGES`` images (413 beyond)."""
+    does not fail the others. At most ``MUGPOS_MAX_BATCH_IMAGES`` images (413 beyond); each
+    counts against the rate limit. Images given by URL are fetched at once, within the
+    request's time and ``MUGPOS_MAX_REQUEST_BYTES`` for all of them together."""
     services = get_services(request)
     max_items = services.settings.max_batch_images
     limit = services.settings.max_image_bytes
@@ -101,28 +110,41 @@ async def position_batch(request: Request, principal: PositionsCaller) -> Respon
     if content_kind(request) == "multipart":
         form = await read_multipart(request, "images", max_files=max_items)
         _check_size(len(form.files), max_items)
+        await charge_more(request, len(form.files) - 1)
         options = parse_model(PositionOptions, form.fields.get("options") or "{}", "options")
         items = [(data, options) for data in form.files]
     else:
         batch = parse_model(BatchRequest, await request.body())
         _check_size(len(batch.items), max_items)
-        for item in batch.items:
+        await charge_more(request, len(batch.items) - 1)
+        budget = ByteBudget(services.settings.max_request_bytes)
+
+        async def fetch(item: BatchItem) -> bytes | MugposError:
             try:
-                data: bytes | MugposError = await image_bytes(item, services.fetcher, limit)
+                return await image_bytes(item, services.fetcher, limit, budget)
             except MugposError as exc:
-                data = exc
-            items.append((data, item.options or batch.options))
-    rid = request_id(request)
+                return exc
+
+        fetched = await asyncio.gather(*(fetch(item) for item in batch.items))
+        items = [
+            (d, it.options or batch.options) for d, it in zip(fetched, batch.items, strict=True)
+        ]
+    ids = Ids(request_id(request), client_request_id(request))
     service = PositionService(services)
     done = await asyncio.gather(
-        *(service.item(i, d, o, rid, principal.subject) for i, (d, o) in enumerate(items))
+        *(service.item(i, d, o, ids, principal.subject) for i, (d, o) in enumerate(items))
     )
     ok = sum(success for success, _ in done)
-    answer = b'{"request_id":"%s","succeeded":%d,"failed":%d,"results":[%s]}' % (
-        rid.encode(),
-        ok,
-        len(done) - ok,
-        b",".join(part for _, part in done),
+    client = b"null" if ids.client_request_id is None else b'"%s"' % ids.client_request_id.encode()
+    answer = (
+        b'{"request_id":"%s","client_request_id":%s,"succeeded":%d,"failed":%d,"results":[%s]}'
+        % (
+            ids.request_id.encode(),
+            client,
+            ok,
+            len(done) - ok,
+            b",".join(part for _, part in done),
+        )
     )
     return Response(answer, media_type="application/json")
 

@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mugpos.images import decode_image
 from mugpos.search import search_by_image, search_by_text
 from mugpos_serving import openapi
 from mugpos_serving.deps import PositionsCaller, get_services, request_id
 from mugpos_serving.inputs import content_kind, image_bytes, parse_model, read_multipart
-from mugpos_serving.positioning import similar_scene
+from mugpos_serving.positioning import decode_upload, similar_scene
 from mugpos_serving.schemas.common import ModelRef, error_responses
 from mugpos_serving.schemas.search import ImageSearchRequest, SearchFilters, SearchResponse
 
@@ -69,6 +68,7 @@ async def search_text(
             "image": {"type": "string", "format": "binary"},
             "k": {"type": "integer", "default": 10},
             "has_mug": {"type": "boolean"},
+            "labels": {"type": "array", "items": {"type": "string"}},
         },
         "JSON (image_base64 or image_url, filters) or multipart (image file, filters).",
     ),
@@ -79,8 +79,7 @@ async def search_image(request: Request, _: PositionsCaller) -> SearchResponse:
     if content_kind(request) == "multipart":
         form = await read_multipart(request, "image", max_files=1)
         data = form.files[0]
-        fields = {k: v for k, v in form.fields.items() if k in ("k", "has_mug")}
-        filters = parse_model(SearchFilters, _json_fields(fields), "form")
+        filters = parse_model(SearchFilters, _json_fields(form.fields, form.lists), "form")
     else:
         body = parse_model(ImageSearchRequest, await request.body())
         data = await image_bytes(body, services.fetcher, settings.max_image_bytes)
@@ -90,9 +89,7 @@ async def search_image(request: Request, _: PositionsCaller) -> SearchResponse:
     t0 = time.perf_counter()
 
     def job() -> list:
-        decoded = decode_image(
-            data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-        )
+        decoded = decode_upload(data, settings)
         return search_by_image(
             decoded,
             bundle.embedder,
@@ -111,12 +108,18 @@ async def search_image(request: Request, _: PositionsCaller) -> SearchResponse:
     )
 
 
-def _json_fields(fields: dict[str, str]) -> str:
-    """Form fields (all strings) as JSON for the filters model: k as a number, has_mug a bool."""
-    out: dict[str, object] = {}
+def _json_fields(fields: dict[str, str], lists: dict[str, list[str]]) -> str:
+    """Form fields (all strings) as JSON for the filters model: k as a number, has_mug a bool,
+    labels from repeated fields or a comma-separated list. Any other field is passed on, so
+    the model refuses it instead of it being silently ignored."""
+    out: dict[str, object] = {
+        name: value for name, value in fields.items() if name not in ("k", "has_mug", "labels")
+    }
     if "k" in fields:
         out["k"] = int(fields["k"]) if fields["k"].strip().isdigit() else fields["k"]
     if "has_mug" in fields:
         value = fields["has_mug"].strip().lower()
         out["has_mug"] = {"true": True, "false": False}.get(value, value)
+    if "labels" in lists:
+        out["labels"] = [x.strip() for v in lists["labels"] for x in v.split(",") if x.strip()]
     return json.dumps(out)

@@ -142,7 +142,9 @@ class BatchRequest(BaseModel):
         },
     )
 
-    items: list[BatchItem] = Field(min_length=1, description="At most MUGPOS_MAX_BATCH_IMAGES.")
+    items: list[BatchItem] = Field(
+        min_length=1, max_length=256, description="At most MUGPOS_MAX_BATCH_IMAGES."
+    )
     options: PositionOptions = Field(default_factory=PositionOptions)
 
 
@@ -231,8 +233,13 @@ class PositionResult(BaseModel):
 
 
 class PositionResponse(PositionResult):
-    request_id: str
-    cache: Literal["hit", "miss", "off"]
+    request_id: str = Field(description="Made by the server: the id feedback refers to.")
+    client_request_id: str | None = Field(
+        default=None, description="Your X-Request-ID, if you sent one (for correlation only)."
+    )
+    cache: Literal["hit", "miss", "off"] = Field(
+        description="hit: your own earlier identical request's answer (entries are per caller)."
+    )
 
 
 class BatchItemResult(BaseModel):
@@ -245,6 +252,7 @@ class BatchItemResult(BaseModel):
 
 class BatchResponse(BaseModel):
     request_id: str
+    client_request_id: str | None = None
     succeeded: int
     failed: int
     results: list[BatchItemResult]

@@ -27,8 +27,8 @@ from mugpos_assets.assets.backups import (
 )
 from mugpos_assets.assets.index import INDEX_CHECKS
 from mugpos_assets.backup_resources import ObjectStoreResource
-from mugpos_assets.mlflow_resource import MlflowResource
 from mugpos_assets.definitions import defs
+from mugpos_assets.mlflow_resource import MlflowResource
 from mugpos_assets.resources import (
     CorpusResource,
     DeviceResource,

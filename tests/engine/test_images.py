@@ -168,3 +168,85 @@ def test_decoder_ignores_a_monkey_patched_pillow_open() -> None:
     assert Image.open.__module__ != "PIL.Image"
     with pytest.raises(ImageError, match="not a recognised image"):
         decode_image(b"plain text, not a picture" * 10)
+
+
+_CAPPED_DECODE = """
+import io, resource, sys
+import numpy as np
+from PIL import Image
+from mugpos.images import decode_image
+
+arr = np.zeros((6300, 6300), np.uint16)
+arr[::50, ::50] = 60000
+arr[1, 1] = 256
+buf = io.BytesIO()
+Image.fromarray(arr).save(buf, format="PNG")
+data = buf.getvalue()
+del arr
+vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize"))
+cap = vm + int(sys.argv[1]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+pixels = decode_image(data).pixels
+print(len(data), pixels.shape, pixels[0, 0].tolist(), pixels[1, 1].tolist(), pixels[2, 2].tolist())
+"""
+
+
+@pytest.mark.slow
+def test_16bit_decode_fits_a_memory_cap(tmp_path: Path) -> None:
+    """A 80 KB 16-bit 6300x6300 PNG (under the pixel limit) decodes in 400 MB of address space
+    beyond the interpreter's: the output (119 MB) plus Pillow's buffer (79 MB), no float copy."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _CAPPED_DECODE, "400"],
+        cwd=tmp_path,  # import mugpos from the environment, not from the current directory
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    size, rest = proc.stdout.split(" ", 1)
+    assert int(size) < 200_000
+    assert rest.startswith("(6300, 6300, 3) [233, 233, 233] [1, 1, 1] [0, 0, 0]")
+
+
+def test_decode_budget_refuses_before_decoding() -> None:
+    """The decode budget is checked from the header: mode and size tell the cost."""
+    from mugpos.images import decode_cost_bytes
+
+    data = _save(Image.new("RGBA", (1000, 1000), (1, 2, 3, 4)), "PNG")
+    cost = decode_cost_bytes("RGBA", 1000, 1000)
+    assert cost > 1000 * 1000 * 4  # at least Pillow's own buffer
+    with pytest.raises(ImageError, match="decode budget") as err:
+        decode_image(data, max_decode_bytes=cost - 1)
+    assert err.value.details["max_decode_bytes"] == cost - 1
+    assert decode_image(data, max_decode_bytes=cost).pixels.shape == (1000, 1000, 3)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: Image.fromarray(np.full((4, 6), 65535, np.int32)), 255),  # "I": 16-bit range
+        (lambda: Image.fromarray(np.full((4, 6), 200, np.uint16)), 200),  # I;16 within 8 bits
+        (lambda: Image.fromarray(np.full((4, 6), 0.5, np.float32)), 128),  # "F" in [0, 1]
+        (lambda: Image.fromarray(np.full((4, 6), 4.0, np.float32)), 255),  # "F" over 1: to max
+        (lambda: _transparent_palette(), 255),  # transparent palette entry: white
+    ],
+)
+def test_wide_and_palette_modes_convert_right(make, expected: int) -> None:  # type: ignore[no-untyped-def]
+    """Modes PNG cannot carry (32-bit integer, float) reach the converter from TIFF and WebP
+    decoders of other callers; the conversion is checked on the Pillow image directly."""
+    from mugpos.images import _to_rgb_array
+
+    pixels = _to_rgb_array(make())
+    assert pixels.shape == (4, 6, 3) and pixels.dtype == np.uint8
+    assert pixels[1, 1].tolist() == [expected] * 3
+
+
+def _transparent_palette() -> Image.Image:
+    img = Image.new("P", (6, 4), 0)
+    img.putpalette([10, 20, 30, 200, 0, 0])
+    img.info["transparency"] = 0  # palette entry 0 is transparent: composited on white
+    return img

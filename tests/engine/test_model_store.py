@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from mugpos.errors import ModelUnavailableError
+from mugpos.errors import ChecksumError, ModelUnavailableError
+from mugpos.fileio import partial_path
 from mugpos.models.catalog import SSD_OIDV4, InputSpec, ModelFile, ModelSpec, UrlSource
-from mugpos.models.store import ModelStore, mirror_key
+from mugpos.models.store import STALE_PARTIAL_S, ModelStore, mirror_key
 from mugpos.objectstore import LocalObjectStore
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB of model-like bytes
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
+GATE = threading.Event()  # /gated sends half of PAYLOAD, then waits for this
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -30,6 +34,16 @@ class _Handler(BaseHTTPRequestHandler):
             length = len(body)
         elif self.path == "/cut":
             body, length = PAYLOAD[: len(PAYLOAD) // 2], len(PAYLOAD)
+        elif self.path == "/gated":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.end_headers()
+            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
+            self.wfile.flush()
+            GATE.wait(30)
+            self.wfile.write(PAYLOAD[len(PAYLOAD) // 2 :])
+            self.close_connection = True
+            return
         else:
             self.send_error(404)
             return
@@ -140,3 +154,80 @@ def test_offline_default_comes_from_npm(settings) -> None:  # type: ignore[no-un
     assert model.size == 9_987_728
     labels = fetched.path("labels.txt").read_text().splitlines()
     assert "Mug" in labels and "Coffee cup" in labels and len(labels) == 24
+
+
+def _spec_file(url: str, name: str) -> ModelSpec:
+    spec = _spec(url)
+    return spec.model_copy(update={"files": (spec.primary.model_copy(update={"name": name}),)})
+
+
+def test_a_download_in_progress_survives_other_fetches(tmp_path: Path, server: str) -> None:
+    """Process A downloads a file; B's fetches (a cache hit, another file's download) in the
+    same folder must not delete A's partial file under it."""
+    cache = tmp_path / "cache"
+    ModelStore(cache).fetch(_spec_file(f"{server}/good", "other.bin"))  # B's file, cached
+    GATE.clear()
+    result: dict[str, object] = {}
+
+    def a() -> None:
+        try:
+            result["a"] = ModelStore(cache).fetch(_spec(f"{server}/gated"))
+        except Exception as exc:  # reported by the assertion below
+            result["a"] = exc
+
+    thread = threading.Thread(target=a)
+    thread.start()
+    folder = cache / "toy" / "1"
+    deadline = time.monotonic() + 10
+    while not any(".toy.bin.partial-" in p.name for p in folder.iterdir()):
+        assert time.monotonic() < deadline, "A's download never started"
+        time.sleep(0.01)
+    ModelStore(cache).fetch(_spec_file("http://127.0.0.1:9/none", "other.bin"))  # a cache hit
+    ModelStore(cache, offline=True).fetch(_spec_file("http://127.0.0.1:9/none", "other.bin"))
+    assert any(".toy.bin.partial-" in p.name for p in folder.iterdir())
+    GATE.set()
+    thread.join(30)
+    fetched = result["a"]
+    assert not isinstance(fetched, Exception), fetched
+    assert fetched.files["toy.bin"].path.read_bytes() == PAYLOAD  # type: ignore[union-attr]
+
+
+def test_only_stale_partials_of_the_fetched_file_are_swept(tmp_path: Path, server: str) -> None:
+    store = ModelStore(tmp_path / "cache")
+    spec = _spec(f"{server}/good")
+    dest = store.cache_path(spec, spec.primary)
+    dest.parent.mkdir(parents=True)
+    dead = partial_path(dest)  # left by a writer that died long ago
+    dead.write_bytes(b"half")
+    old = time.time() - 2 * STALE_PARTIAL_S
+    os.utime(dead, (old, old))
+    live = partial_path(dest)  # a writer still at work
+    live.write_bytes(b"half")
+    neighbour = partial_path(dest.with_name("other.bin"))
+    neighbour.write_bytes(b"x")
+    os.utime(neighbour, (old, old))
+    store.fetch(spec)
+    assert not dead.exists() and live.exists() and neighbour.exists()
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_a_read_only_store_never_deletes_a_bad_file(tmp_path: Path) -> None:
+    """A process that only serves files (the API) reports a wrong file and leaves it alone;
+    only a fetch replaces it, atomically."""
+    mirror = LocalObjectStore(tmp_path / "mirror")
+    spec = _spec("http://127.0.0.1:9/unreachable")
+    mirror.put_bytes(mirror_key(spec, spec.primary), PAYLOAD)
+    cached = ModelStore(tmp_path / "cache").cache_path(spec, spec.primary)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"bit rot")
+    reader = ModelStore(tmp_path / "cache", mirror=mirror, offline=True, read_only=True)
+    with pytest.raises(ChecksumError, match="left in place") as err:
+        reader.fetch(spec)
+    assert err.value.details["expected"] == PAYLOAD_SHA
+    assert cached.read_bytes() == b"bit rot"
+    missing = _spec_file("http://127.0.0.1:9/unreachable", "absent.bin")
+    with pytest.raises(ModelUnavailableError, match="read-only"):
+        reader.fetch(missing)
+    assert not (cached.parent / "absent.bin").exists()
+    fetched = ModelStore(tmp_path / "cache", mirror=mirror, offline=True).fetch(spec)
+    assert fetched.files["toy.bin"].source == "mirror" and cached.read_bytes() == PAYLOAD

@@ -134,3 +134,39 @@ def test_batch_equals_single_and_threads_agree(ssd) -> None:  # type: ignore[no-
     for t in threads:
         t.join()
     assert all(r == singles[0] for r in results.values())
+
+
+def test_what_runs_is_verified_not_a_derived_file_on_disk(ssd, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A stale or swapped ``*.features-*.tflite`` beside the model is never run (the rewrite
+    is made in memory from the verified shipped bytes), and shipped bytes that do not match
+    their pin are refused."""
+    import shutil
+    from pathlib import Path
+
+    from mugpos.errors import ChecksumError
+    from mugpos.fileio import sha256_file
+    from mugpos.models.ssd import SsdMobileNetV2
+
+    source = ssd.model_path.parent / ssd.spec.primary.name
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shipped = Path(shutil.copy(source, folder / source.name))
+    labels = Path(shutil.copy(source.with_name("labels.txt"), folder / "labels.txt"))
+    # What older builds derived and reused whenever present, here replaced by other bytes: the
+    # shipped model itself, which lacks the feature output.
+    stale = folder / f"{source.stem}.features-{sha256_file(source)[:16]}.tflite"
+    shutil.copy(source, stale)
+    detector = SsdMobileNetV2(ssd.spec, shipped, labels, num_threads=1)
+    mug = _best_mug(detector.detect(sample_photo("coffee")))
+    assert mug is not None and mug.box.iou(CUP) >= 0.5
+    np.testing.assert_allclose(
+        detector.run(sample_photo("coffee")).embedding,
+        ssd.run(sample_photo("coffee")).embedding,
+        atol=1e-6,
+    )
+
+    tampered = bytearray(shipped.read_bytes())
+    tampered[len(tampered) // 2] ^= 0xFF
+    shipped.write_bytes(bytes(tampered))
+    with pytest.raises(ChecksumError, match="refusing to load"):
+        SsdMobileNetV2(ssd.spec, shipped, labels, num_threads=1)

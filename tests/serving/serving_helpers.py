@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
@@ -165,3 +166,67 @@ def base_env(home: Path, tmp: Path) -> dict[str, str]:
         "MUGPOS_INFERENCE_WORKERS": "2",
         "MUGPOS_INFERENCE_THREADS": "1",
     }
+
+
+class DelayProxy:
+    """A TCP proxy on 127.0.0.1 that holds every reply from its upstream for ``delay_s``
+    before passing it on (requests go through at once): a slow Redis, as a real socket."""
+
+    def __init__(self, upstream_port: int, delay_s: float) -> None:
+        import asyncio
+        import threading
+
+        self.upstream_port = upstream_port
+        self.delay_s = delay_s
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> DelayProxy:
+        self._thread.start()
+        assert self._ready.wait(10), "proxy did not start"
+        return self
+
+    def _run(self) -> None:
+        import asyncio
+
+        asyncio.set_event_loop(self._loop)
+
+        async def pipe(reader, writer, delay: float) -> None:  # type: ignore[no-untyped-def]
+            try:
+                while chunk := await reader.read(65536):
+                    if delay:
+                        await asyncio.sleep(delay)
+                    writer.write(chunk)
+                    await writer.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.close()
+
+        async def handle(client_r, client_w) -> None:  # type: ignore[no-untyped-def]
+            try:
+                up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            except OSError:
+                client_w.close()
+                return
+            await asyncio.gather(pipe(client_r, up_w, 0.0), pipe(up_r, client_w, self.delay_s))
+
+        async def main() -> None:
+            self._server = await asyncio.start_server(handle, "127.0.0.1", self.port)
+            self._ready.set()
+            await self._server.serve_forever()
+
+        with contextlib.suppress(BaseException):  # stopped
+            self._loop.run_until_complete(main())
+
+    def stop(self) -> None:
+        def shutdown() -> None:
+            self._server.close()
+            for task in __import__("asyncio").all_tasks(self._loop):
+                task.cancel()
+
+        self._loop.call_soon_threadsafe(shutdown)
+        self._thread.join(5)

@@ -93,20 +93,23 @@ def test_auth_off_must_be_explicit(app_settings: Any) -> None:
         assert c.post("/v1/positions", json=IMAGE).status_code == 200
 
 
-def test_rate_limit_per_token_in_redis(app_settings: Any, make_token: Any) -> None:
+def test_rate_limit_per_principal_in_redis(app_settings: Any, make_token: Any) -> None:
     from fastapi.testclient import TestClient
 
     from mugpos_serving.app import create_app
 
     with TestClient(create_app(app_settings(rate_limit_per_minute=3))) as c:
-        one, two = bearer(make_token()), bearer(make_token())
+        one, same = bearer(make_token(subject="alice")), bearer(make_token(subject="alice"))
+        other = bearer(make_token(subject="bob"))
         codes = [c.get("/v1/rules", headers=one).status_code for _ in range(3)]
         assert codes == [200, 200, 200]
         r = c.get("/v1/rules", headers=one)
         err = assert_error(r, 429, "rate_limited")
         assert int(r.headers["retry-after"]) in range(1, 61) and err["details"]["limit"] == 3
         assert r.headers["x-ratelimit-remaining"] == "0"
-        assert c.get("/v1/rules", headers=two).status_code == 200  # per token
+        # A second token of the same principal shares the budget; another principal does not.
+        assert_error(c.get("/v1/rules", headers=same), 429, "rate_limited")
+        assert c.get("/v1/rules", headers=other).status_code == 200
         assert c.get("/readyz").json()["checks"]["rate_limit"]["state"] == "redis"
 
 
@@ -133,7 +136,7 @@ def test_rate_limit_falls_back_to_the_process(
 def test_remembered_tokens_still_expire() -> None:
     from mugpos_serving.errors import TokenExpired
 
-    codec = TokenCodec(SECRET)
+    codec = TokenCodec(SECRET, leeway_s=0)
     token = codec.create("tester", ["positions"], 1)
     assert codec.decode(token).subject == "tester"  # verified and remembered
     time.sleep(max(0.0, codec.decode(token).expires_at - time.time()) + 0.05)  # type: ignore[operator]

@@ -153,9 +153,9 @@ def test_unexpected_errors_are_500_without_details(app_settings: Any, auth: dict
 
     app.add_api_route("/v1/boom", boom)
     with TestClient(app, raise_server_exceptions=False) as c:
-        r = c.get("/v1/boom", headers={"X-Request-ID": "bug-1"})
+        r = c.get("/v1/boom", headers={**auth, "X-Request-ID": "bug-1"})
         assert_error(r, 500, "internal_error")
-        assert "secret" not in r.text and r.headers["x-request-id"] == "bug-1"
+        assert "secret" not in r.text and r.headers["x-client-request-id"] == "bug-1"
         metrics = c.get("/metrics").text
         assert 'route="/v1/boom",status="500"' in metrics
 

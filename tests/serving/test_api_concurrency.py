@@ -31,19 +31,35 @@ def narrow(serving_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     server.stop()
 
 
+def big_pixels() -> np.ndarray:
+    """A 4500x3000 photo: long enough to decode that a blocked loop would show."""
+    return np.array(Image.fromarray(coffee_pixels()).resize((4500, 3000)))
+
+
 def big_photo() -> bytes:
-    """A 3000x2000 photo: long enough to decode that a blocked loop would show."""
-    return jpeg(np.asarray(Image.fromarray(coffee_pixels()).resize((3000, 2000))), quality=95)
+    return jpeg(big_pixels(), quality=95)
 
 
-async def fire(url: str, auth: dict, payload: dict, n: int) -> list[httpx.Response]:
+def distinct(photo_pixels: np.ndarray, n: int) -> list[dict]:
+    """``n`` payloads of the same scene, each with its own bytes: identical requests in flight
+    are computed once (single flight), distinct ones each take a slot."""
+    out = []
+    for i in range(n):
+        pixels = photo_pixels.copy()
+        pixels[:16, :16] = 10 * i  # a whole block: one pixel can vanish in JPEG quantisation
+        out.append({"image_base64": base64.b64encode(jpeg(pixels, quality=95)).decode()})
+    return out
+
+
+async def fire(url: str, auth: dict, payloads: list[dict]) -> list[httpx.Response]:
     async with httpx.AsyncClient(base_url=url, headers=auth, timeout=60) as client:
-        return await asyncio.gather(*(client.post("/v1/positions", json=payload) for _ in range(n)))
+        return await asyncio.gather(*(client.post("/v1/positions", json=p) for p in payloads))
 
 
 def test_full_queue_answers_503_with_retry_after(narrow: Uvicorn, auth: dict) -> None:
-    payload = {"image_base64": base64.b64encode(big_photo()).decode()}
-    responses = asyncio.run(fire(narrow.url, auth, payload, 8))
+    payloads = distinct(big_pixels(), 9)
+    payload = payloads.pop()
+    responses = asyncio.run(fire(narrow.url, auth, payloads))
     statuses = sorted(r.status_code for r in responses)
     assert set(statuses) == {200, 503}, statuses
     assert statuses.count(200) >= 2  # the running job and the queued one
@@ -58,13 +74,13 @@ def test_full_queue_answers_503_with_retry_after(narrow: Uvicorn, auth: dict) ->
 
 
 def test_event_loop_stays_free_during_inference(narrow: Uvicorn, auth: dict) -> None:
-    payload = {"image_base64": base64.b64encode(big_photo()).decode()}
+    payloads = distinct(big_pixels(), 2)
 
     async def scenario() -> tuple[float, list[float]]:
         async with httpx.AsyncClient(base_url=narrow.url, headers=auth, timeout=60) as client:
             await client.get("/healthz")  # connection warm
             t0 = time.perf_counter()
-            heavy = asyncio.gather(*(client.post("/v1/positions", json=payload) for _ in range(2)))
+            heavy = asyncio.gather(*(client.post("/v1/positions", json=p) for p in payloads))
             pings = []
             await asyncio.sleep(0.05)
             while not heavy.done():

@@ -28,7 +28,9 @@ def write(store: ModelStore, tag: str, bad_sha: bool = False) -> str:
     return manifest.fingerprint
 
 
-def test_manifest_swap_under_load(shared_home: Path, ssd: Any, tmp_path: Path, auth: dict) -> None:
+def test_manifest_swap_under_load(
+    shared_home: Path, ssd: Any, tmp_path: Path, auth: dict, make_token: Any
+) -> None:
     home = tmp_path / "home"
     link_models(shared_home, home)
     env = {**base_env(home, tmp_path), "MUGPOS_CACHE_ENABLED": "false"}
@@ -50,7 +52,8 @@ def test_manifest_swap_under_load(shared_home: Path, ssd: Any, tmp_path: Path, a
             time.sleep(0.1)
 
     try:
-        with httpx.Client(base_url=server.url) as http:
+        admin = {"Authorization": f"Bearer {make_token('admin')}"}  # /readyz details
+        with httpx.Client(base_url=server.url, headers=admin) as http:
             models = http.get("/readyz").json()["checks"]["models"]
             assert models["state"] == "offline_default" and models["source"] == "offline_default"
             assert "models:offline_default" in http.get("/readyz").json()["degraded"]

@@ -124,18 +124,24 @@ def test_batch_multipart(http: httpx.Client, auth: dict) -> None:
     assert [item["ok"] for item in r.json()["results"]] == [True, True]
 
 
-def test_request_id_is_echoed(http: httpx.Client, auth: dict) -> None:
+def test_client_request_id_is_kept_for_correlation_only(http: httpx.Client, auth: dict) -> None:
     payload = {"image_base64": base64.b64encode(unique_coffee()).decode()}
     r = http.post("/v1/positions", json=payload, headers={**auth, "X-Request-ID": "client-42"})
-    assert r.headers["x-request-id"] == "client-42" and r.json()["request_id"] == "client-42"
-    # A malformed id is replaced, never reflected.
+    body = r.json()
+    assert r.headers["x-client-request-id"] == "client-42" == body["client_request_id"]
+    # The request id is the server's own: what the analysis is stored and found under.
+    assert body["request_id"] != "client-42" and len(body["request_id"]) == 32
+    assert r.headers["x-request-id"] == body["request_id"]
+    # A malformed id is dropped, never reflected.
     r = http.post("/v1/positions", json=payload, headers={**auth, "X-Request-ID": 'a b"<'})
-    assert r.headers["x-request-id"] != 'a b"<' and len(r.headers["x-request-id"]) == 32
+    assert "x-client-request-id" not in r.headers and r.json()["client_request_id"] is None
+    assert len(r.headers["x-request-id"]) == 32
 
 
-def test_unknown_route_has_the_error_shape(http: httpx.Client) -> None:
-    assert_error(http.get("/v1/nothing-here"), 404, "not_found")
-    assert_error(http.get("/v1/positions"), 405, "method_not_allowed")
+def test_unknown_route_has_the_error_shape(http: httpx.Client, auth: dict) -> None:
+    assert_error(http.get("/v1/nothing-here", headers=auth), 404, "not_found")
+    assert_error(http.get("/v1/positions", headers=auth), 405, "method_not_allowed")
+    assert_error(http.get("/v1/nothing-here"), 401, "unauthorized")  # the token comes first
 
 
 def test_render_png_draws_the_analysis(client, auth) -> None:  # type: ignore[no-untyped-def]

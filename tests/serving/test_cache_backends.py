@@ -60,3 +60,55 @@ def test_redis_cache_survives_an_outage(own_redis: RedisServer) -> None:
     cache.set("k", b"again", ttl_s=60)
     assert cache.healthy() and cache.get("k") == b"again"
     assert link.describe()["consecutive_failures"] == 0
+
+
+def test_a_busy_event_loop_does_not_open_the_breaker(own_redis: RedisServer) -> None:
+    """A request's Redis call that waited for a busy loop is no sign of a slow Redis: only the
+    probe's own pings judge latency, so the cache stays in use when it is needed most."""
+    import asyncio
+    import time
+
+    from mugpos_serving.redislink import AsyncRedisLink
+
+    async def scenario() -> list[object]:
+        link = AsyncRedisLink(own_redis.url, slow_s=0.025, probe_interval_s=0.05)
+        try:
+
+            async def busy() -> None:
+                time.sleep(0.2)  # the loop is busy with other requests' work
+
+            out = await asyncio.gather(
+                *(link.call(lambda c: c.ping(), False) for _ in range(5)), busy()
+            )
+            await asyncio.sleep(0.3)  # a few probes
+            return [*out[:5], link.state]
+        finally:
+            await link.close()
+
+    assert asyncio.run(scenario()) == [True] * 5 + ["up"]
+
+
+def test_rate_limits_add_up_across_processes(own_redis: RedisServer) -> None:
+    """Two server processes (two limiters on one Redis): counts sent in batches still add up
+    to one budget per principal and window."""
+    import asyncio
+
+    from mugpos_serving.ratelimit import RateLimiter
+    from mugpos_serving.redislink import AsyncRedisLink
+
+    async def scenario() -> list[bool]:
+        links = [AsyncRedisLink(own_redis.url) for _ in range(2)]
+        a, b = (RateLimiter(10, link, prefix="rl-test:", flush_s=0.05) for link in links)
+        try:
+            first = [(await a.hit("sub:alice")).allowed for _ in range(6)]
+            await asyncio.sleep(0.3)  # a's batch has reached Redis
+            second = [(await b.hit("sub:alice")).allowed for _ in range(5)]
+            assert (await b.hit("sub:bob")).allowed  # another principal, another budget
+            return first + second
+        finally:
+            for limiter in (a, b):
+                await limiter.close()
+            for link in links:
+                await link.close()
+
+    assert asyncio.run(scenario()) == [True] * 10 + [False]

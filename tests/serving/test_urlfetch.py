@@ -37,6 +37,18 @@ PHOTO = jpeg(coffee_pixels()[:80, :80])
         ("fd00:ec2::254", False),  # AWS metadata over IPv6 (unique local)
         ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
         ("2002:7f00:1::", False),  # 6to4 wrapping 127.0.0.1
+        # IPv6 forms that embed an IPv4 address: refused when that address is not public.
+        ("64:ff9b::7f00:1", False),  # NAT64 well-known prefix → 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 → 169.254.169.254 (cloud metadata)
+        ("64:ff9b::808:808", True),  # NAT64 → 8.8.8.8 (public: allowed)
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 (RFC 8215): refused as a whole
+        ("64:ff9b:1:808:8:800::", False),  # ... even around a public IPv4
+        ("::127.0.0.1", False),  # IPv4-compatible loopback
+        ("::10.0.0.1", False),  # IPv4-compatible private
+        ("::8.8.8.8", False),  # IPv4-compatible is deprecated: not global either way
+        ("::ffff:0:7f00:1", False),  # IPv4-translated (SIIT) loopback
+        ("::ffff:0:a9fe:a9fe", False),  # IPv4-translated metadata address
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, client 192.0.2.45
     ],
 )
 def test_public_address_policy(address: str, public: bool) -> None:
@@ -91,6 +103,10 @@ def test_private_targets_are_refused(origin: str) -> None:
         "http://localhost/x.jpg",
         "http://2130706433/x.jpg",  # 127.0.0.1 written as one number
         "http://[::1]/x.jpg",
+        "http://[::127.0.0.1]/x.jpg",
+        "http://[::ffff:0:7f00:1]/x.jpg",
+        "http://[64:ff9b::7f00:1]/x.jpg",
+        "http://[64:ff9b:1::7f00:1]/x.jpg",
         "file:///etc/passwd",
         "ftp://example.com/x.jpg",
         "http://user:pw@example.com/x.jpg",

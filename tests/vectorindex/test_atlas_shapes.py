@@ -232,10 +232,25 @@ def test_poller_times_out_with_last_status() -> None:
     assert clock.now == pytest.approx(12.0) and clock.sleeps == [5.0, 5.0, 2.0]
 
 
+class FakeMeta:
+    """The two calls the index makes on its ``<collection>_meta`` collection."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        return self.docs.get(query["_id"])
+
+    def update_one(self, query: dict[str, Any], update: dict[str, Any], upsert: bool) -> None:
+        assert upsert is True
+        self.docs.setdefault(query["_id"], {"_id": query["_id"]}).update(update["$set"])
+
+
 class FakeDatabase:
     def __init__(self) -> None:
         self.name = "db"
         self.collections: list[str] = []
+        self.meta: dict[str, FakeMeta] = {}
 
     def list_collection_names(self, filter: dict[str, str]) -> list[str]:
         return [c for c in self.collections if c == filter["name"]]
@@ -243,21 +258,25 @@ class FakeDatabase:
     def create_collection(self, name: str) -> None:
         self.collections.append(name)
 
+    def __getitem__(self, name: str) -> FakeMeta:
+        return self.meta.setdefault(name, FakeMeta())
+
 
 class FakeCollection:
     """Just the search-index methods ensure_search_index uses; builds go READY on 2nd poll."""
 
-    def __init__(self, existing: dict[str, Any] | None = None) -> None:
+    def __init__(self, existing: dict[str, Any] | None = None, *, frozen: bool = False) -> None:
         self.name = "vecs"
         self.database = FakeDatabase()
         self.created: list[dict[str, Any]] = []
         self.indexes = [existing] if existing else []
         self.polls = 0
+        self.frozen = frozen  # the status never changes (a long rebuild, a stale index)
 
     def list_search_indexes(self, name: str) -> list[dict[str, Any]]:
         self.polls += 1
         for ix in self.indexes:
-            if self.polls > 2:
+            if self.polls > 2 and not self.frozen:
                 ix.update(status="READY", queryable=True)
         return [ix for ix in self.indexes if ix["name"] == name]
 
@@ -303,8 +322,8 @@ def test_ensure_search_index_adopts_or_refuses_existing() -> None:
 class RecordingCollection(FakeCollection):
     """Adds the write/read calls upsert, delete and search make, recording what was sent."""
 
-    def __init__(self, existing: dict[str, Any] | None = None) -> None:
-        super().__init__(existing)
+    def __init__(self, existing: dict[str, Any] | None = None, *, frozen: bool = False) -> None:
+        super().__init__(existing, frozen=frozen)
         self.bulk: list[list[Any]] = []
         self.pipelines: list[list[dict[str, Any]]] = []
         self.deleted: list[dict[str, Any]] = []
@@ -317,6 +336,9 @@ class RecordingCollection(FakeCollection):
     def aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.pipelines.append(pipeline)
         return self.results
+
+    def find(self, query: dict[str, Any], projection: dict[str, int]) -> list[dict[str, Any]]:
+        return []  # what delete_missing lists; these tests store nothing it would remove
 
     def delete_many(self, query: dict[str, Any]) -> Any:
         self.deleted.append(query)
@@ -359,3 +381,91 @@ def test_upsert_search_and_delete_send_documented_shapes() -> None:
 
     assert idx.delete([VectorKey(sha(1), "clip"), (sha(2), "clip"), (sha(1), "clip")]) == 2
     assert coll.deleted == [{"_id": {"$in": sorted([f"clip:{sha(1)}", f"clip:{sha(2)}"])}}]
+
+
+HIT = {"sha256": sha(1), "model_id": "clip", "shard": "0a", "labels": [], "has_mug": False,
+       "payload": {}, "score": 0.9}  # fmt: skip
+
+
+def index_in(status: str, queryable: bool | None) -> tuple[AtlasVectorIndex, RecordingCollection]:
+    """An index whose search index stays in ``status`` (as documented by list_search_indexes);
+    a wait for READY would time out after 0.3 s."""
+    info: dict[str, Any] = {"name": "vidx", "status": status,
+                            "latestDefinition": q.index_definition(3)}  # fmt: skip
+    if queryable is not None:
+        info["queryable"] = queryable
+    coll = RecordingCollection(info, frozen=True)
+    coll.results = [HIT]
+    idx = AtlasVectorIndex(coll, index_name="vidx", ready_timeout_s=0.3, poll_interval_s=0.1)  # type: ignore[arg-type]
+    return idx, coll
+
+
+@pytest.mark.parametrize("status", ["READY", "BUILDING", "STALE"])
+def test_search_runs_at_once_while_queryable(status: str) -> None:
+    """A rebuild in progress (BUILDING, queryable) and a STALE index still answer: the search
+    runs with one status read and no wait for READY."""
+    idx, coll = index_in(status, queryable=True)
+    hits = idx.search([0.0, 0.0, 1.0], 1, SearchFilter("clip"))
+    assert [h.sha256 for h in hits] == [sha(1)] and len(coll.pipelines) == 1
+    assert coll.polls == 1
+    assert idx.describe()["status"] == status and idx.describe()["queryable"] is True
+    idx.search([0.0, 0.0, 1.0], 1, SearchFilter("clip"))
+    assert coll.polls == 1  # the status is remembered for status_ttl_s
+
+
+@pytest.mark.parametrize("status", ["PENDING", "FAILED", "BUILDING"])
+def test_search_refuses_at_once_when_not_queryable(status: str) -> None:
+    idx, coll = index_in(status, queryable=False)
+    with pytest.raises(VectorIndexError, match=f"not queryable yet \\(status {status}\\)") as err:
+        idx.search([0.0, 0.0, 1.0], 1, SearchFilter("clip"))
+    assert err.value.details == {"status": status, "queryable": False}
+    assert coll.polls == 1 and coll.pipelines == []
+
+
+def test_queryable_flag_missing_falls_back_to_the_status() -> None:
+    assert q.search_status(None) == ("DOES_NOT_EXIST", False)
+    assert q.search_status({"status": "READY"}) == ("READY", True)
+    assert q.search_status({"status": "STALE"}) == ("STALE", True)
+    assert q.search_status({"status": "BUILDING"}) == ("BUILDING", False)
+    assert q.search_status({"status": "BUILDING", "queryable": True}) == ("BUILDING", True)
+
+
+def test_writes_change_the_version_readers_see() -> None:
+    """The API's cache key carries the index version: every write changes it, and a reader
+    (another process, another client) sees the change on its next refresh."""
+    from mugpos.vectorindex import VectorKey, VectorRecord
+
+    writer, coll = index_in("READY", queryable=True)
+    reader = AtlasVectorIndex(coll, index_name="vidx")  # type: ignore[arg-type]
+    reader.refresh()
+    assert reader.version is None
+    writer.upsert([VectorRecord(sha(1), "clip", [1.0, 0.0, 0.0], shard="0a")])
+    reader.refresh()
+    first = reader.version
+    assert first is not None and first == writer.version
+    writer.delete([VectorKey(sha(1), "clip")])
+    reader.refresh()
+    assert reader.version not in (None, first)
+    assert writer.delete_missing("clip", set()) == 0  # nothing to remove: no new version
+    reader.refresh()
+    assert reader.version == writer.version
+
+
+def test_documents_without_a_search_index_are_not_an_empty_answer() -> None:
+    """Vectors stored but no search index (never built, or deleted): a refusal that says so,
+    not "no similar scenes"."""
+
+    class Stored(RecordingCollection):
+        def count_documents(self, query: dict[str, Any]) -> int:
+            return 3
+
+    coll = Stored()
+    idx = AtlasVectorIndex(coll, index_name="vidx")  # type: ignore[arg-type]
+    with pytest.raises(VectorIndexError, match="DOES_NOT_EXIST"):
+        idx.search([1.0, 0.0], 1, SearchFilter("clip"))
+
+    class Empty(RecordingCollection):
+        def count_documents(self, query: dict[str, Any]) -> int:
+            return 0
+
+    assert AtlasVectorIndex(Empty(), index_name="vidx").search([1.0], 1, SearchFilter("c")) == []  # type: ignore[arg-type]

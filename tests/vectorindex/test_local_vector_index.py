@@ -181,6 +181,9 @@ def test_open_vector_index_routes_by_uri(tmp_path: Path) -> None:
             "index_name": "vidx",
             "num_dimensions": 512,
             "ready": False,
+            "status": None,  # not read yet: nothing is contacted before a search or refresh
+            "queryable": None,
+            "version": None,
         }
         assert "secret" not in repr(info)
     finally:
