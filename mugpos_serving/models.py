@@ -22,11 +22,18 @@ from typing import Literal
 
 import numpy as np
 
-from mugpos.manifest import MANIFEST_NAME, ModelManifest, read_manifest, verify_manifest
+from mugpos.manifest import (
+    MANIFEST_NAME,
+    ModelManifest,
+    ServedVariant,
+    read_manifest,
+    verify_manifest,
+)
 from mugpos.models.base import Detector, Embedder
 from mugpos.models.catalog import get_spec
 from mugpos.models.loader import load_detector, load_embedder
 from mugpos.models.store import ModelStore
+from mugpos.models.variant import DetectorVariant, configured_variant
 from mugpos.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,19 +45,59 @@ RETRY_MAX_S = 60.0
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """Everything one request needs from the models; immutable, swapped as a whole."""
+    """Everything one request needs from the models; immutable, swapped as a whole.
 
-    detector: Detector
+    ``network`` is the loaded detector; ``detector`` is it as the served variant runs it (the
+    champion's tiling). A request may ask for another threshold or tiling of the same network:
+    :meth:`variant_for` and :meth:`detector_for` give it, wrappers cached per tiling.
+    """
+
+    network: Detector
     embedder: Embedder
     source: Source
     fingerprint: str | None
     loaded_at: float
+    served: ServedVariant
+    _wrapped: dict[str, Detector] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def variant(self) -> DetectorVariant:
+        return self.served.variant
+
+    @property
+    def detector(self) -> Detector:
+        return self.detector_for(self.variant)
+
+    def variant_for(self, threshold: float | None, tiling: str | None) -> DetectorVariant:
+        v = self.variant
+        return DetectorVariant(
+            v.model_id,
+            v.threshold if threshold is None else threshold,
+            v.tiling if tiling is None else tiling,
+        )
+
+    def detector_for(self, variant: DetectorVariant) -> Detector:
+        found = self._wrapped.get(variant.tiling)
+        if found is None:  # a race only builds the same cheap wrapper twice
+            found = self._wrapped[variant.tiling] = variant.wrap(self.network)
+        return found
 
     @property
     def cache_tag(self) -> str:
         """What a cached result depends on: the served models and their versions."""
-        d, e = self.detector, self.embedder
+        d, e = self.network, self.embedder
         return f"{d.id}@{d.version}|{e.id}@{e.version}"
+
+
+def _served_variant(manifest: ModelManifest | None, settings: Settings) -> ServedVariant:
+    """The manifest's served variant (the champion); the configured one for the offline default
+    or a manifest written before variants existed."""
+    if manifest is not None and manifest.served is not None:
+        return manifest.served
+    variant = configured_variant(settings)
+    if manifest is not None and manifest.detector != variant.model_id:
+        variant = DetectorVariant(manifest.detector, variant.threshold, variant.tiling)
+    return ServedVariant.of(variant, "configured")
 
 
 @dataclass
@@ -101,9 +148,12 @@ class ModelRegistry:
         return bundle
 
     def _load_default(self) -> ModelBundle:
-        detector = load_detector(settings=self.settings, num_threads=self.num_threads)
+        served = _served_variant(None, self.settings)
+        detector = load_detector(
+            served.model_id, settings=self.settings, num_threads=self.num_threads
+        )
         embedder = self._embedder_for(detector, self.settings.embedder, None)
-        return ModelBundle(detector, embedder, "offline_default", None, time.time())
+        return ModelBundle(detector, embedder, "offline_default", None, time.time(), served)
 
     def _embedder_for(
         self, detector: Detector, embedder_id: str, store: ModelStore | None
@@ -146,9 +196,13 @@ class ModelRegistry:
             manifest.detector, store=store, settings=self.settings, num_threads=self.num_threads
         )
         embedder = self._embedder_for(detector, manifest.embedder, store)
-        # Prove the new network runs before any request can reach it.
-        detector.detect(np.zeros((64, 64, 3), np.uint8))
-        return ModelBundle(detector, embedder, "manifest", manifest.fingerprint, time.time())
+        served = _served_variant(manifest, self.settings)
+        bundle = ModelBundle(
+            detector, embedder, "manifest", manifest.fingerprint, time.time(), served
+        )
+        # Prove the new network runs, as served (tiled), before any request can reach it.
+        bundle.detector.detect(np.zeros((64, 64, 3), np.uint8))
+        return bundle
 
     # -- watching --------------------------------------------------------------------------------
 
@@ -228,7 +282,8 @@ class ModelRegistry:
             "manifest_path": str(self.manifest_path),
             "source": b.source if b else None,
             "fingerprint": b.fingerprint if b else None,
-            "detector": {"id": b.detector.id, "version": b.detector.version} if b else None,
+            "detector": {"id": b.network.id, "version": b.network.version} if b else None,
+            "served_variant": b.served.model_dump(mode="json") if b else None,
             "embedder": {"id": b.embedder.id, "version": b.embedder.version} if b else None,
             "problems": list(self._seen.problems),
             "retry": self._retry(),

@@ -36,6 +36,7 @@ import mugpos
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
 from mugpos.errors import MugposError
 from mugpos.images import DecodedImage, decode_image
+from mugpos.models.variant import DetectorVariant
 from mugpos.positioning.safety import PlanBudget
 from mugpos.rules.schema import Rule, rules_hash
 from mugpos.settings import Settings
@@ -43,7 +44,7 @@ from mugpos.vectorindex import SearchFilter, VectorIndexError
 from mugpos_serving.errors import ServiceUnavailable, error_body, status_for
 from mugpos_serving.models import ModelBundle
 from mugpos_serving.recorder import Recorded
-from mugpos_serving.schemas.common import ModelRef, ServedModels
+from mugpos_serving.schemas.common import ChampionRef, ModelRef, ServedModels, VariantRef
 from mugpos_serving.schemas.positions import (
     Clearances,
     ImageMeta,
@@ -84,21 +85,26 @@ class PositionService:
         cached = source.fresh_enabled()
         return cached if cached is not None else await run_in_threadpool(source.load_enabled)
 
-    async def analysis_options(self, opts: PositionOptions) -> AnalysisOptions:
+    async def analysis_options(
+        self, opts: PositionOptions, bundle: ModelBundle
+    ) -> tuple[AnalysisOptions, DetectorVariant]:
+        """The engine's options and the detector variant this request runs: the served one
+        (the champion's threshold and tiling) unless the request overrides either."""
         rules = await self.rules(opts.rules, opts.rule_ids)
         s = self.services.settings
+        variant = bundle.variant_for(opts.score_threshold, opts.tiling)
         try:
             return AnalysisOptions(
                 rules=rules,
                 target=opts.target,
                 scale=opts.scale,
                 grid=opts.grid,
-                score_threshold=opts.score_threshold,
+                score_threshold=variant.threshold,
                 safety=opts.safety,
                 budget=PlanBudget(
                     time_s=s.plan_time_budget_s, max_candidates=s.plan_max_candidates
                 ),
-            )
+            ), variant
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("options", *e.get("loc", ()))} for e in exc.errors()]
@@ -109,14 +115,14 @@ class PositionService:
     async def position(self, data: bytes, opts: PositionOptions, ids: Ids, subject: str) -> bytes:
         """The JSON answer (a PositionResponse) for one image, as bytes."""
         s = self.services
-        aopts = await self.analysis_options(opts)
         bundle = s.bundle()
+        aopts, variant = await self.analysis_options(opts, bundle)
         if len(data) < _HASH_INLINE_BELOW:
             sha = hashlib.sha256(data).hexdigest()
         else:
             sha = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
         index_version = s.index.version if opts.similar else None
-        compute = cache_key(sha, bundle, aopts, opts.similar, index_version)
+        compute = cache_key(sha, bundle, aopts, variant, opts.similar, index_version)
         key = principal_key(compute, subject)
         if s.cache_on:
             cached = await s.cache.get(key)
@@ -125,7 +131,7 @@ class PositionService:
                 self._record(ids, subject, "hit", key, sha, bundle, aopts, None)
                 return splice(ids, "hit", cached)
             s.metrics.cache.labels("miss").inc()
-        job = partial(self._compute, data, aopts, bundle, opts.similar)
+        job = partial(self._compute, data, aopts, bundle, variant, opts.similar)
         body, cacheable = await self._single_flight(compute, job)
         if s.cache_on and cacheable:
             await s.cache.set(key, body, s.settings.cache_ttl_s)
@@ -151,21 +157,28 @@ class PositionService:
 
     async def picture(self, data: bytes, opts: PositionOptions) -> bytes:
         """The analysis drawn on the photo (PNG): zones, clearances, violations, moves."""
-        aopts = await self.analysis_options(opts)
         bundle = self.services.bundle()
-        return await self.services.pool.run(partial(self._draw, data, aopts, bundle))
+        aopts, variant = await self.analysis_options(opts, bundle)
+        return await self.services.pool.run(partial(self._draw, data, aopts, bundle, variant))
 
-    def _draw(self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle) -> bytes:
+    def _draw(
+        self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, variant: DetectorVariant
+    ) -> bytes:
         from mugpos.render_analysis import draw_analysis
 
         decoded = decode_upload(data, self.services.settings)
-        result = analyze(decoded, detector=bundle.detector, options=aopts)
+        result = analyze(decoded, detector=bundle.detector_for(variant), options=aopts)
         buf = io.BytesIO()
         draw_analysis(decoded.pixels, result).save(buf, format="PNG")
         return buf.getvalue()
 
     def _compute(
-        self, data: bytes, aopts: AnalysisOptions, bundle: ModelBundle, k: int
+        self,
+        data: bytes,
+        aopts: AnalysisOptions,
+        bundle: ModelBundle,
+        variant: DetectorVariant,
+        k: int,
     ) -> tuple[bytes, bool]:
         """Runs on a worker thread: decode, analyse, find similar scenes, serialise. Also says
         whether the answer may be cached (not when a requested extra is missing)."""
@@ -173,7 +186,7 @@ class PositionService:
         t0 = time.perf_counter()
         decoded = decode_upload(data, s.settings)
         decode_ms = (time.perf_counter() - t0) * 1e3
-        result = analyze(decoded, detector=bundle.detector, options=aopts)
+        result = analyze(decoded, detector=bundle.detector_for(variant), options=aopts)
         timings = {"decode": round(decode_ms, 3)}
         # The engine's own "decode" is ~0 here (it gets decoded pixels); its "total" is not ours.
         timings.update(
@@ -188,10 +201,10 @@ class PositionService:
             similar = self._similar(decoded, result, bundle, k, notes)
             timings["similar"] = round((time.perf_counter() - t1) * 1e3, 3)
         timings["total"] = round((time.perf_counter() - t0) * 1e3, 3)
-        model = bundle.detector.id
+        model = bundle.network.id
         s.metrics.inference.labels(model, "detect").observe(result.timings_ms["detect"] / 1e3)
         s.metrics.inference.labels(model, "analyze").observe(result.timings_ms["total"] / 1e3)
-        body = _SERIALIZE(build_result(decoded, result, bundle, similar, timings, notes))
+        body = _SERIALIZE(build_result(decoded, result, bundle, variant, similar, timings, notes))
         # Never cache a missing extra, nor a plan the work budget cut short (timing-dependent).
         return body, not (k and similar is None) and not result.partial
 
@@ -211,7 +224,7 @@ class PositionService:
         except ServiceUnavailable as exc:
             notes.append(f"similar scenes unavailable: {exc.details.get('reason', exc.message)}")
             return None
-        if bundle.embedder is bundle.detector and result.embedding is not None:
+        if bundle.embedder is bundle.network and result.embedding is not None:
             vector = np.asarray(result.embedding, dtype=np.float32)  # same forward pass
         else:
             vector = bundle.embedder.embed_images([decoded.pixels])[0]
@@ -239,7 +252,7 @@ class PositionService:
         recorder = self.services.recorder
         if recorder is None:
             return
-        detector = bundle.detector
+        detector = bundle.network
         recorder.record(
             Recorded(
                 ids.request_id,
@@ -314,7 +327,12 @@ def principal_key(compute_key: str, subject: str) -> str:
 
 
 def cache_key(
-    sha: str, bundle: ModelBundle, aopts: AnalysisOptions, k: int, index_version: str | None
+    sha: str,
+    bundle: ModelBundle,
+    aopts: AnalysisOptions,
+    variant: DetectorVariant,
+    k: int,
+    index_version: str | None,
 ) -> str:
     """code version : image sha256 : models, versions, manifest : rule set : options — each
     part hashed short. What is computed from these is the same for every caller.
@@ -330,6 +348,7 @@ def cache_key(
         "scale": aopts.scale.model_dump(mode="json") if aopts.scale else None,
         "grid": aopts.grid.model_dump(mode="json"),
         "threshold": aopts.score_threshold,
+        "tiling": variant.tiling_config.model_dump(mode="json"),
         "safety": aopts.safety.model_dump(mode="json"),
         "similar": k,
         "index": index_version,
@@ -362,11 +381,30 @@ def _plain(details: dict[str, object]) -> dict[str, Any]:
     return json.loads(json.dumps(details, default=str))
 
 
-def served_models(bundle: ModelBundle) -> ServedModels:
-    d, e = bundle.detector, bundle.embedder
+def variant_ref(bundle: ModelBundle, variant: DetectorVariant | None = None) -> VariantRef:
+    """What ran (``variant``, default: the served one), and what is served."""
+    served = bundle.served
+    ran = variant or bundle.variant
+    champ = served.champion
+    return VariantRef(
+        key=ran.key,
+        score_threshold=ran.threshold,
+        tiling=ran.tiling,
+        tiling_config=ran.tiling_config.model_dump(mode="json"),
+        served=served.key,
+        source="request" if ran != bundle.variant else served.source,
+        champion=ChampionRef(registered_model=champ.registered_model, version=champ.version)
+        if champ
+        else None,
+    )
+
+
+def served_models(bundle: ModelBundle, variant: DetectorVariant | None = None) -> ServedModels:
+    d, e = bundle.network, bundle.embedder
     return ServedModels(
         detector=ModelRef(id=d.id, version=d.version),
         embedder=ModelRef(id=e.id, version=e.version),
+        variant=variant_ref(bundle, variant),
         source=bundle.source,
         manifest_fingerprint=bundle.fingerprint,
     )
@@ -387,6 +425,7 @@ def build_result(
     decoded: DecodedImage,
     result: AnalysisResult,
     bundle: ModelBundle,
+    variant: DetectorVariant,
     similar: list[SimilarScene] | None,
     timings: dict[str, float],
     notes: list[str],
@@ -425,7 +464,7 @@ def build_result(
         image=ImageMeta(
             sha256=decoded.sha256, width=decoded.width, height=decoded.height, format=decoded.format
         ),
-        models=served_models(bundle),
+        models=served_models(bundle, variant),
         detections=result.detections,
         mugs=mugs,
         scene=SceneResult(

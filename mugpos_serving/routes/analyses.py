@@ -15,6 +15,7 @@ from mugpos_serving import history
 from mugpos_serving.deps import PositionsCaller, get_services
 from mugpos_serving.errors import NotFound, ServiceUnavailable
 from mugpos_serving.recorder import AnalysisRecorder
+from mugpos_serving.routes.feedback import feedback_id
 from mugpos_serving.schemas.analyses import AnalysisList, AnalysisRecord
 from mugpos_serving.schemas.common import REQUEST_ID_PATTERN, error_responses
 
@@ -55,7 +56,9 @@ def list_analyses(
     return AnalysisList(
         analyses=[
             history.summarize(
-                d, history.stored_result(recorder.collection, d), feedback.get(str(d["_id"]))
+                d,
+                history.stored_result(recorder.collection, d),
+                feedback.get(feedback_id(str(d["_id"]), principal.subject)),
             )
             for d in docs
         ]
@@ -82,6 +85,10 @@ def get_analysis(
         )
     assert doc is not None
     feedback = get_services(request).store.collection(history.FEEDBACK)  # type: ignore[union-attr]
+    # Feedback is kept per caller: the owner's is what belongs with the analysis.
+    owner = str(doc.get("subject") or principal.subject)
     return history.record(
-        doc, history.stored_result(recorder.collection, doc), feedback.get(request_id)
+        doc,
+        history.stored_result(recorder.collection, doc),
+        feedback.get(feedback_id(request_id, owner)),
     )

@@ -60,7 +60,7 @@ def _is_admin(services: Services, authorization: str | None) -> bool:
 _PUBLIC_FIELDS = frozenset(
     {"state", "source", "fingerprint", "detector", "embedder", "vectors", "search_status",
      "queryable", "backend", "healthy", "up", "per_minute", "redis", "workers", "capacity",
-     "in_flight", "running", "queued", "rules", "retry"}
+     "in_flight", "running", "queued", "rules", "retry", "served_variant"}
 )  # fmt: skip
 
 

@@ -40,9 +40,34 @@ class ModelRef(BaseModel):
     version: str
 
 
+class ChampionRef(BaseModel):
+    registered_model: str = Field(description="The MLflow registered model (mugpos-detector).")
+    version: str = Field(description="The model version its 'champion' alias pointed at.")
+
+
+class VariantRef(BaseModel):
+    """The detector variant that produced this answer."""
+
+    key: str = Field(description="<model id>@<threshold>[+<tiling>]", examples=["ssd@0.3+tiled"])
+    score_threshold: float
+    tiling: str = Field(description="full, tiled or tiled-fine")
+    tiling_config: dict[str, Any] = Field(description="Tile size, zoom levels, overlap, ...")
+    served: str = Field(
+        description="The served variant's key (what runs when a request "
+        "overrides neither threshold nor tiling)."
+    )
+    source: Literal["champion", "configured", "request"] = Field(
+        description="champion: the variant the blocking evaluation gate promoted; configured: "
+        "no champion yet, the configured one; request: this request overrode the threshold or "
+        "the tiling of the served one."
+    )
+    champion: ChampionRef | None = None
+
+
 class ServedModels(BaseModel):
     detector: ModelRef
     embedder: ModelRef
+    variant: VariantRef
     source: Literal["manifest", "offline_default"] = Field(
         description="'manifest': models named by the Dagster model manifest; 'offline_default': "
         "no manifest yet, the embedded default model."

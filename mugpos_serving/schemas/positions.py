@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mugpos.detections import Box, Detection
-from mugpos.models.base import DEFAULT_SCORE_THRESHOLD
 from mugpos.positioning.models import (
     AlignmentGroup,
     EdgeDistances,
@@ -72,8 +71,17 @@ class PositionOptions(BaseModel):
         "wide); without one, lengths are in px and % only.",
     )
     grid: Grid = Field(default_factory=Grid, description="Zone grid over the work area.")
-    score_threshold: float = Field(
-        default=DEFAULT_SCORE_THRESHOLD, ge=0.0, le=1.0, description="Detection minimum."
+    score_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Detection minimum; default: the served variant's (the champion's).",
+    )
+    tiling: Literal["full", "tiled", "tiled-fine"] | None = Field(
+        default=None,
+        description="full: one pass; tiled: plus tiles of the model's input size; tiled-fine: "
+        "plus half-size tiles for very small mugs (about 4x slower). Default: the served "
+        "variant's.",
     )
     similar: int = Field(
         default=0, ge=0, le=50, description="Also return this many similar corpus scenes."

@@ -290,3 +290,17 @@ def test_the_manifest_names_the_champion_and_a_blocked_candidate_never_reaches_i
     assert after_worse == after_champ
     champ = get_served_champion(flow.mlflow.client())
     assert champ is not None and champ.variant == CHAMP and champ.model_version == "1"
+
+
+def test_the_api_serves_the_champion_and_never_the_blocked_candidate(flow: Flow) -> None:
+    from mugpos.settings import Settings
+    from mugpos_serving.models import ModelRegistry
+
+    # After the champion's run and the blocked candidate's, the API's registry reads the
+    # manifest the gate let through: the champion, never the candidate that failed.
+    registry = ModelRegistry(Settings(home=flow.home, offline=True))
+    bundle = registry.load_initial()
+    assert registry.state == "ok" and bundle.source == "manifest"
+    assert bundle.variant.key == CHAMP != WORSE
+    assert bundle.served.source == "champion" and bundle.served.champion is not None
+    assert registry.describe()["served_variant"]["key"] == CHAMP

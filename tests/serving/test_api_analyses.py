@@ -76,7 +76,9 @@ def test_an_analysis_reads_back_as_served_with_its_feedback(client, who) -> None
     rid = served["request_id"]
     record = client.get(f"/v1/analyses/{rid}", headers=me).json()
     assert record["feedback"] is None
-    expected = {k: v for k, v in served.items() if k not in {"request_id", "cache"}}
+    expected = {
+        k: v for k, v in served.items() if k not in {"request_id", "client_request_id", "cache"}
+    }
     assert record["result"] == expected and record["cache"] == "miss"
 
     body = {

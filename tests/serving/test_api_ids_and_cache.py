@@ -80,10 +80,14 @@ def test_cache_key_carries_code_and_manifest_versions(client: Any) -> None:
 
     bundle = client.app.state.services.registry.current
     opts = AnalysisOptions(rules=())
-    key = cache_key("ab" * 32, bundle, opts, 0, None)
+    served = bundle.variant
+    key = cache_key("ab" * 32, bundle, opts, served, 0, None)
     assert key.split(":")[1] == CODE_VERSION
     rebuilt = replace(bundle, fingerprint="0123456789abcdef")  # same model ids, another manifest
-    assert cache_key("ab" * 32, rebuilt, opts, 0, None) != key
+    assert cache_key("ab" * 32, rebuilt, opts, served, 0, None) != key
+    # Another tiling of the same network is another answer.
+    full = bundle.variant_for(None, "full" if served.tiling != "full" else "tiled")
+    assert cache_key("ab" * 32, bundle, opts, full, 0, None) != key
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_manifest_at_start(shared_home: Path, ssd: Any, tmp_path: Path) -> None:
     bundle = registry.load_initial()
     assert bundle.source == "manifest" and bundle.fingerprint
     assert registry.state == "ok" and events == ["loaded"]
-    assert bundle.embedder is bundle.detector  # one network for both roles
+    assert bundle.embedder is bundle.network  # one network for both roles
     assert registry.poll() is False  # unchanged file: nothing to do
 
 

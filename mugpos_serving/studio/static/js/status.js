@@ -3,7 +3,7 @@
 // index, rule store and workers. Fields a server does not report yet are said to be missing,
 // never invented.
 
-const CHAMPION_KEYS = ["served", "champion", "variant"];
+const CHAMPION_KEYS = ["served_variant", "served", "champion", "variant"];
 const LINK_KEYS = ["mlflow_run_url", "mlflow_url", "run_url"];
 
 function flat(obj, prefix = "", out = []) {
