@@ -1,0 +1,92 @@
+"""GET /v1/events with a real streaming client: token auth, the type filter, who sees what,
+platform alerts written by another process, and resuming with Last-Event-ID."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+from receivers import SseReader
+from serving_helpers import Uvicorn, assert_error, unique_coffee
+from test_webhooks_live import analyse
+
+from mugpos.docstore import open_document_store
+from mugpos.events import Event, EventLog
+
+TOO_FAR = [{"id": "edge", "name": "edge ≥ 20%", "kind": "edge_clearance", "value": 20, "unit": "%"}]
+NEAR_OK = [{"id": "edge", "name": "edge ≥ 1%", "kind": "edge_clearance", "value": 1, "unit": "%"}]
+
+
+def stream(integ: Uvicorn, headers: dict[str, str], **params: object) -> SseReader:
+    return SseReader(f"{integ.url}/v1/events", headers, params=params or None).start()
+
+
+def test_the_stream_needs_a_token_with_the_positions_scope(
+    api: httpx.Client, bearer: Callable[..., dict[str, str]]
+) -> None:
+    assert_error(api.get("/v1/events"), 401, "unauthorized")
+    assert_error(api.get("/v1/events", headers=bearer("rules:write")), 403, "insufficient_scope")
+    assert_error(
+        api.get("/v1/events", params={"type": "nope"}, headers=bearer("positions")),
+        422,
+        "validation_error",
+    )
+
+
+def test_filtered_streams_show_callers_their_own_analyses_and_every_alert(
+    integ: Uvicorn, api: httpx.Client, bearer: Callable[..., dict[str, str]]
+) -> None:
+    alice, bob = bearer("positions", subject="alice"), bearer("positions", subject="bob")
+    mine = stream(integ, alice, type=["rule_triggered", "system_alert"])
+    everything = stream(integ, bearer("admin"))
+    assert mine.status == everything.status == 200
+    violating = analyse(api, alice, unique_coffee(), rules=TOO_FAR)
+    fine = analyse(api, alice, unique_coffee(), rules=NEAR_OK)
+    bobs = analyse(api, bob, unique_coffee(), rules=TOO_FAR)
+    # An alert as the Dagster side writes it: straight into the durable event log.
+    with open_document_store(integ.env["MUGPOS_DOCUMENT_STORE_URI"]) as store:
+        EventLog(store).append(
+            Event(type="system_alert", source="dagster", data={"kind": "backup_failed"}),
+            "dagster",
+        )
+    mine.wait(lambda evs: any(e.event == "system_alert" for e in evs))
+    everything.wait(lambda evs: len([e for e in evs if e.event == "rule_triggered"]) >= 2)
+    time.sleep(0.3)
+    got = mine.of_type("rule_triggered", "system_alert", "positioning_analyzed", "mug_detected")
+    assert {e.event for e in got} == {"rule_triggered", "system_alert"}
+    triggered = [e.json() for e in mine.of_type("rule_triggered")]
+    assert [t["data"]["request_id"] for t in triggered] == [violating]  # not bob's, not 'fine'
+    violation = triggered[0]["data"]["violations"][0]
+    assert violation["rule_id"] == "edge" and violation["measured"] < violation["required"]
+    assert triggered[0]["subject"] == "alice"
+    alert = mine.of_type("system_alert")[0].json()
+    assert alert["source"] == "dagster" and alert["data"]["kind"] == "backup_failed"
+    seen = {e.json()["data"]["request_id"] for e in everything.of_type("rule_triggered")}
+    assert seen == {violating, bobs}
+    analysed = {e.json()["data"]["request_id"] for e in everything.of_type("positioning_analyzed")}
+    assert {violating, fine, bobs} <= analysed
+    ids = [e.id for e in everything.events if e.id]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_stream_ends_within_its_limit_and_resumes_without_losing_events(
+    integ: Uvicorn, api: httpx.Client, bearer: Callable[..., dict[str, str]]
+) -> None:
+    auth = bearer("positions", subject="carol")
+    started = time.monotonic()
+    first = stream(integ, auth, type="positioning_analyzed")
+    before = analyse(api, auth, unique_coffee())
+    first.wait(lambda evs: any(e.event == "positioning_analyzed" for e in evs))
+    assert first.ended.wait(10)
+    assert time.monotonic() - started < 8  # MUGPOS_EVENTS_STREAM_MAX_S=3, plus start-up
+    assert first.events[-1].event == "reconnect" and first.events[-1].retry == 1000
+    last_id = [e.id for e in first.events if e.id][-1]
+    missed = analyse(api, auth, unique_coffee())  # while no stream is open
+    second = stream(integ, {**auth, "Last-Event-ID": str(last_id)}, type="positioning_analyzed")
+    second.wait(lambda evs: any(e.event == "positioning_analyzed" for e in evs))
+    replayed = [e.json()["data"]["request_id"] for e in second.of_type("positioning_analyzed")]
+    assert replayed[0] == missed and before not in replayed
+    foreign = stream(integ, {**auth, "Last-Event-ID": "0123456789ab-7"})
+    foreign.wait(lambda evs: any(e.event == "gap" for e in evs), timeout_s=5)
+    assert foreign.of_type("gap")[0].json()["reason"] == "another server process"
