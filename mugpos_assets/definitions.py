@@ -7,8 +7,8 @@ name a production service, in which case the credentials-bearing URI is passed a
 import dagster as dg
 
 from mugpos.settings import get_settings
-from mugpos_assets.assets.analyses import scene_analyses
 from mugpos_assets.alerts import ALERT_SENSORS
+from mugpos_assets.assets.analyses import scene_analyses
 from mugpos_assets.assets.backups import BACKUP_ASSETS, BACKUP_CHECKS, daily_backup_schedule
 from mugpos_assets.assets.cards import worst_scene_cards
 from mugpos_assets.assets.corpus import corpus_reject_rate, image_corpus, sample_images

@@ -1,7 +1,8 @@
 """The document-store interface: named collections of JSON documents keyed by ``_id``.
 
-Small on purpose (insert, get, replace, compare-and-swap, delete, find by equality, count): that is what rules,
-analyses and feedback need, and what both MongoDB and an embedded SQLite file do well. Documents
+Small on purpose (insert, get, replace, compare-and-swap, delete, find by equality, count): that
+is what rules, analyses, feedback and the webhook outbox need, and what both MongoDB and an
+embedded SQLite file do well. Documents
 must be plain JSON (str keys without ``$`` or ``.``, no NaN), so both backends return exactly
 what was stored.
 """
