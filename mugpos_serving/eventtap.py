@@ -1,4 +1,5 @@
-"""error_occurred events: every API answer with a 5xx status, seen at the edge of the app.
+"""error_occurred events: every API answer with a 5xx status (but 501, which says the served
+models cannot do what was asked, not that something broke), seen at the edge of the app.
 
 An outer ASGI wrapper, so it sees the final status whichever layer answered (a route, the
 error handlers, the timeout, the last-resort 500), and reads only the small error body of
@@ -37,7 +38,7 @@ class ErrorEvents:
                 for name, value in message.get("headers", ()):
                     if name == b"x-request-id":
                         request_id = value.decode("latin-1")
-            elif message["type"] == "http.response.body" and status >= 500:
+            elif message["type"] == "http.response.body" and status >= 500 and status != 501:
                 if len(body) < MAX_ERROR_BODY:
                     body.extend(message.get("body", b"")[: MAX_ERROR_BODY - len(body)])
                 if not message.get("more_body", False):

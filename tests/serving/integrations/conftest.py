@@ -21,6 +21,8 @@ FAST_WEBHOOKS = {
     "MUGPOS_WEBHOOK_LEASE_S": "3",
     "MUGPOS_EVENTS_STREAM_MAX_S": "3",
     "MUGPOS_RATE_LIMIT_PER_MINUTE": "100000",
+    "MUGPOS_URL_FETCH_ENABLED": "true",  # image URLs on .invalid hosts: a 502 on demand
+    "MUGPOS_URL_FETCH_TIMEOUT_S": "2",
 }
 
 

@@ -3,16 +3,20 @@ platform alerts written by another process, and resuming with Last-Event-ID."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 from receivers import SseReader
-from serving_helpers import Uvicorn, assert_error, unique_coffee
+from serving_helpers import Uvicorn, assert_error, base_env, link_models, unique_coffee
 from test_webhooks_live import analyse
 
 from mugpos.docstore import open_document_store
 from mugpos.events import Event, EventLog
+from mugpos.models.store import ModelStore
 
 TOO_FAR = [{"id": "edge", "name": "edge ≥ 20%", "kind": "edge_clearance", "value": 20, "unit": "%"}]
 NEAR_OK = [{"id": "edge", "name": "edge ≥ 1%", "kind": "edge_clearance", "value": 1, "unit": "%"}]
@@ -90,3 +94,63 @@ def test_a_stream_ends_within_its_limit_and_resumes_without_losing_events(
     foreign = stream(integ, {**auth, "Last-Event-ID": "0123456789ab-7"})
     foreign.wait(lambda evs: any(e.event == "gap" for e in evs), timeout_s=5)
     assert foreign.of_type("gap")[0].json()["reason"] == "another server process"
+
+
+def test_batches_and_server_side_errors_are_events(
+    integ: Uvicorn, api: httpx.Client, bearer: Callable[..., dict[str, str]]
+) -> None:
+    auth = bearer("positions", subject="dave")
+    events = stream(integ, auth, type=["batch_completed", "error_occurred"])
+    items = [{"image_base64": base64.b64encode(unique_coffee()).decode()}, {"image_base64": "!!"}]
+    batch = api.post("/v1/positions/batch", json={"items": items}, headers=auth)
+    assert batch.status_code == 200 and batch.json()["failed"] == 1
+    broken = api.post(
+        "/v1/positions", json={"image_url": "http://mugpos-test.invalid/desk.jpg"}, headers=auth
+    )
+    assert_error(broken, 502, "url_fetch_failed")
+    text = api.get("/v1/search", params={"text": "mug"}, headers=auth)
+    assert text.status_code == 501  # the model cannot: not a server error, no event
+    events.wait(lambda evs: any(e.event == "error_occurred" for e in evs))
+    time.sleep(0.3)
+    done = events.of_type("batch_completed")[0].json()["data"]
+    assert done["request_id"] == batch.json()["request_id"]
+    assert (done["images"], done["succeeded"], done["failed"]) == (2, 1, 1)
+    assert done["errors"] == [{"index": 1, "code": "invalid_base64"}]
+    errors = [e.json() for e in events.of_type("error_occurred")]
+    assert len(errors) == 1 and errors[0]["subject"] == "dave"
+    data = errors[0]["data"]
+    assert (data["status"], data["code"], data["route"]) == (
+        502,
+        "url_fetch_failed",
+        "/v1/positions",
+    )
+    assert data["request_id"] == broken.headers["x-request-id"]
+
+
+@pytest.mark.slow
+def test_model_swaps_and_rejected_manifests_are_events(
+    shared_home: Path, tmp_path: Path, bearer: Callable[..., dict[str, str]]
+) -> None:
+    from test_api_manifest_reload import write
+
+    home = tmp_path / "home"
+    link_models(shared_home, home)
+    server = Uvicorn(base_env(home, tmp_path), tmp_path / "server.log").start()
+    try:
+        events = stream(server, bearer("positions"), type=["model_updated", "system_alert"])
+        store = ModelStore(home / "models", offline=True)
+        fingerprint = write(store, "swap")
+        events.wait(lambda evs: any(e.event == "model_updated" for e in evs))
+        write(store, "bad", bad_sha=True)
+        events.wait(lambda evs: any(e.event == "system_alert" for e in evs))
+    finally:
+        server.stop()
+    swap = events.of_type("model_updated")[0].json()
+    assert swap["subject"] is None  # a platform event: every stream sees it
+    assert swap["data"]["manifest_fingerprint"] == fingerprint
+    assert (
+        swap["data"]["source"] == "manifest" and swap["data"]["reason"] == "served_models_changed"
+    )
+    assert swap["data"]["detector"]["id"] == "ssd-mobilenetv2-oidv4"
+    alert = events.of_type("system_alert")[0].json()["data"]
+    assert alert["kind"] == "manifest_rejected" and "sha256" in " ".join(alert["problems"])
