@@ -125,7 +125,7 @@ class EventHub:
         self.bus.bind(self._loop)
         if self.log is None:
             return
-        await self._refresh_wanted()
+        await self.refresh_wanted()
         cursor = await asyncio.to_thread(self.log.head)
         self._tasks = [
             asyncio.create_task(self._writer(), name="mugpos-event-writer"),
@@ -148,7 +148,9 @@ class EventHub:
                 "%d events not logged at shutdown (the store did not answer)", len(self._queue)
             )
 
-    async def _refresh_wanted(self) -> None:
+    async def refresh_wanted(self) -> None:
+        """Re-read which event types enabled subscriptions want (the writer does it each
+        second; a subscription change here does it at once)."""
         if self.subscriptions is None:
             return
         try:
@@ -168,7 +170,7 @@ class EventHub:
                 await asyncio.wait_for(self._wake.wait(), _WANTED_TTL_S)
             self._wake.clear()
             if time.monotonic() - self._wanted_at >= _WANTED_TTL_S:
-                await self._refresh_wanted()
+                await self.refresh_wanted()
             while self._queue:
                 if not await self._write_batch():
                     await asyncio.sleep(1.0)  # the store is down: keep the events, try again

@@ -28,7 +28,7 @@ from mugpos.settings import Settings
 from mugpos.webhooks import Dispatcher, Outbox, RetryPolicy, SubscriptionStore
 from mugpos_serving.auth import authenticate
 from mugpos_serving.cardservice import CardService
-from mugpos_serving.errors import ApiError, ServiceUnavailable
+from mugpos_serving.errors import ApiError, ServiceUnavailable, UrlFetchFailed, UrlNotAllowed
 from mugpos_serving.eventhub import EventHub
 from mugpos_serving.eventtap import ErrorEvents
 from mugpos_serving.models import ModelBundle
@@ -73,13 +73,19 @@ class Integrations:
         return self.store
 
     async def check_target(self, url: str) -> None:
-        """Refuse a webhook URL the SSRF guard refuses (422/502 with the reason)."""
-        await check_target(self.targets, url)
+        """Refuse a webhook URL the SSRF guard refuses, or whose host does not resolve (422
+        with the reason: the caller must change the URL)."""
+        try:
+            await check_target(self.targets, url)
+        except UrlFetchFailed as exc:
+            raise UrlNotAllowed(
+                f"the webhook URL's host does not resolve: {exc.message}", details=exc.details
+            ) from None
 
     async def subscriptions_changed(self) -> None:
         """Subscriptions changed: log the types they want from the next event on."""
         self.hub.invalidate()
-        await self.hub._refresh_wanted()
+        await self.hub.refresh_wanted()
 
     def subject_of(self, scope: Scope) -> str | None:
         principal = scope.get("state", {}).get("principal")

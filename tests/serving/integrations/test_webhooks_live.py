@@ -75,7 +75,12 @@ def test_link_local_targets_stay_refused_even_when_private_ones_are_allowed(
     api: httpx.Client, bearer: Callable[..., dict[str, str]]
 ) -> None:
     admin = bearer("admin")
-    for url in ("http://169.254.169.254/latest/meta-data", "http://[fe80::1]/x"):
+    targets = (
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/x",
+        "http://nowhere.invalid/",
+    )
+    for url in targets:
         r = api.post(
             "/v1/webhooks", json={"url": url, "event_types": ["mug_detected"]}, headers=admin
         )
