@@ -66,6 +66,15 @@ def test_the_card_says_what_the_analysis_found(ssd, coffee_card) -> None:  # typ
     nothing = build_card(cat, analyze(cat, detector=ssd), title="cat", footer="test")
     assert nothing.score is None and nothing.score_text == "—" and nothing.band == "none"
     assert nothing.verdict == "no mug found: not scored" and nothing.violations == []
+    laptop = Rule(id="lap", name="laptop", kind="object_clearance", value=5, unit="%",
+                  object_label="laptop")  # fmt: skip
+    loose = Rule(id="edge", name="edge ≥ 1%", kind="edge_clearance", value=1, unit="%")
+    pixels = coffee_pixels()
+    partly = analyze(pixels, detector=ssd, options=AnalysisOptions(rules=(loose, laptop)))
+    assert {r.status for r in partly.rule_results} == {"satisfied", "not_found"}
+    card = build_card(pixels, partly, title="coffee", footer="test")
+    assert card.verdict == "1 rule check met, 1 not checked"  # never "every rule met"
+    assert card.violations == [] and card.score == 100.0
     rendered = LocalCardRenderer().render(coffee_card)
     img = Image.open(io.BytesIO(rendered.content or b""))
     assert rendered.media_type == "image/png" and img.size == (1400, 720)

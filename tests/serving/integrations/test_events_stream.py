@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from receivers import SseReader
-from serving_helpers import Uvicorn, assert_error, base_env, link_models, unique_coffee
+from serving_helpers import Uvicorn, assert_error, base_env, link_models, png, unique_coffee
 from test_webhooks_live import analyse
 
 from mugpos.docstore import open_document_store
@@ -141,6 +141,9 @@ def test_model_swaps_and_rejected_manifests_are_events(
         store = ModelStore(home / "models", offline=True)
         fingerprint = write(store, "swap")
         events.wait(lambda evs: any(e.event == "model_updated" for e in evs))
+        manifest = httpx.get(
+            f"{server.url}/v1/models/manifest", headers=bearer("positions"), timeout=10
+        ).json()
         write(store, "bad", bad_sha=True)
         events.wait(lambda evs: any(e.event == "system_alert" for e in evs))
     finally:
@@ -153,4 +156,23 @@ def test_model_swaps_and_rejected_manifests_are_events(
     )
     assert swap["data"]["detector"]["id"] == "ssd-mobilenetv2-oidv4"
     alert = events.of_type("system_alert")[0].json()["data"]
+    assert manifest["detector"] == "ssd-mobilenetv2-oidv4" and manifest["served"] is None
     assert alert["kind"] == "manifest_rejected" and "sha256" in " ".join(alert["problems"])
+
+
+def test_a_scene_without_a_mug_is_analysed_but_not_scored(
+    integ: Uvicorn, api: httpx.Client, bearer: Callable[..., dict[str, str]]
+) -> None:
+    from skimage import data
+
+    auth = bearer("positions", subject="erin")
+    events = stream(integ, auth)
+    request_id = analyse(api, auth, png(data.chelsea()), rules=TOO_FAR)
+    events.wait(lambda evs: any(e.event == "positioning_analyzed" for e in evs))
+    time.sleep(0.3)
+    mine = [e.json() for e in events.events if e.event and e.data.startswith("{")]
+    mine = [e for e in mine if e.get("data", {}).get("request_id") == request_id]
+    assert [e["type"] for e in mine] == ["positioning_analyzed"]  # no mug, no rule event
+    data_ = mine[0]["data"]
+    assert data_["mugs"] == 0 and data_["scene_score"] is None
+    assert data_["score_reason"] == "no mug found: not scored"

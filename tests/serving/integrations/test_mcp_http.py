@@ -87,6 +87,17 @@ def test_analyze_image_returns_the_analysis_and_the_picture(
     assert drawn.size == (600, 400)
     assert "1 mug(s) found" in text_of(result) and answer["request_id"] in text_of(result)
 
+    from skimage import data
+
+    async def cat(client: Any) -> Any:
+        return await client.call_tool(
+            "analyze_image", {"image_base64": base64.b64encode(png(data.chelsea())).decode()}
+        )
+
+    nothing = over_http(integ.url, bearer("positions"), cat)
+    assert not nothing.is_error and nothing.structured_content["scene"]["score"] is None
+    assert "0 mug(s) found, no mug found: not scored" in text_of(nothing)
+
 
 def test_rules_evaluate_search_feedback_and_models(
     integ: Uvicorn, api: httpx.Client, bearer: Callable[..., dict[str, str]]

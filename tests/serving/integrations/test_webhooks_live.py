@@ -157,3 +157,15 @@ def test_a_delivery_is_dead_lettered_after_its_tries_and_replayed(
     assert done["status"] == "delivered" and done["replayed"] == 1
     other = api.post(f"{dead_url}/whk_0000000000000000:0000000000000001/replay", headers=admin)
     assert_error(other, 404)
+
+
+def test_private_targets_are_refused_unless_allowed_for_development(
+    client: object, make_token: Callable[..., str]
+) -> None:
+    """The in-process app has the default settings: no MUGPOS_OUTBOUND_ALLOW_PRIVATE."""
+    admin = {"Authorization": f"Bearer {make_token('admin')}"}
+    for url in ("http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://[::1]:8080/hook"):
+        r = client.post(  # type: ignore[attr-defined]
+            "/v1/webhooks", json={"url": url, "event_types": ["system_alert"]}, headers=admin
+        )
+        assert_error(r, 422, "url_not_allowed")
