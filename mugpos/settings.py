@@ -207,6 +207,80 @@ class Settings(BaseSettings):
     s3_connect_timeout_s: float = Field(default=10.0, gt=0)
     s3_read_timeout_s: float = Field(default=60.0, gt=0)
 
+    # Integrations ----------------------------------------------------------------------------
+    # Events and webhooks (mugpos.events, mugpos.webhooks), report cards (mugpos.cards) and the
+    # MCP server (mugpos_serving.mcp): docs/integrations.md.
+    outbound_allow_private: bool = Field(
+        default=False,
+        description="Development only: webhook targets and card downloads may be loopback or "
+        "private addresses (link-local, which holds cloud metadata, stays refused).",
+    )
+    webhook_dispatch: bool = Field(
+        default=True,
+        description="Deliver webhooks from the API process (one process at a time "
+        "holds the dispatcher lease).",
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60, description="Per delivery.")
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Tries per event before it is dead-lettered."
+    )
+    webhook_backoff_base_s: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles per failure, with jitter."
+    )
+    webhook_backoff_max_s: float = Field(default=600.0, gt=0, description="Longest retry delay.")
+    webhook_poll_s: float = Field(default=0.5, gt=0, description="Dispatcher loop interval.")
+    webhook_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a dispatcher's lease lasts without renewal "
+        "(another process takes over after a crash once it has expired).",
+    )
+    webhook_max_subscriptions: int = Field(default=100, ge=1)
+    events_retention_days: float = Field(
+        default=7.0, gt=0, description="Delivered webhooks and stored events are pruned after."
+    )
+    events_stream_max_s: float = Field(
+        default=25.0,
+        gt=0,
+        description="Longest life of one GET /v1/events stream (kept under the request "
+        "timeout); clients reconnect with Last-Event-ID and miss nothing.",
+    )
+    events_buffer: int = Field(
+        default=1000, ge=10, description="Recent events kept for stream reconnects."
+    )
+    card_renderer: Literal["auto", "local", "templated"] = Field(
+        default="auto",
+        description="Report cards: 'local' (drawn here), 'templated' (Templated.io), 'auto': "
+        "Templated when its key and template are set.",
+    )
+    templated_api_key: SecretStr | None = Field(default=None, description="Templated.io API key.")
+    templated_template_id: str | None = Field(default=None, description="The card's template.")
+    templated_base_url: str = Field(default="https://api.templated.io")
+    templated_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    card_photo_uri: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix where annotated photos go so Templated can fetch them "
+        "(presigned GET URLs); needed by the Templated renderer.",
+    )
+    card_photo_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    mcp_enabled: bool = Field(default=True, description="Serve MCP at /mcp in the API.")
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        description="Host headers /mcp accepts (DNS-rebinding guard); ['*'] turns the check off.",
+    )
+    mcp_api_url: str | None = Field(
+        default=None,
+        description="`mugpos mcp` forwards to this API (http://host:8000); unset: it runs the "
+        "API in its own process.",
+    )
+    mcp_token: SecretStr | None = Field(
+        default=None, description="The bearer token `mugpos mcp` sends to MUGPOS_MCP_API_URL."
+    )
+    mcp_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        description="Origin headers /mcp accepts from browsers.",
+    )
+
     @property
     def backup_location(self) -> str:
         return self.backup_uri or str(self.home / "backups")

@@ -7,8 +7,10 @@ name a production service, in which case the credentials-bearing URI is passed a
 import dagster as dg
 
 from mugpos.settings import get_settings
+from mugpos_assets.alerts import ALERT_SENSORS
 from mugpos_assets.assets.analyses import scene_analyses
 from mugpos_assets.assets.backups import BACKUP_ASSETS, BACKUP_CHECKS, daily_backup_schedule
+from mugpos_assets.assets.cards import worst_scene_cards
 from mugpos_assets.assets.corpus import corpus_reject_rate, image_corpus, sample_images
 from mugpos_assets.assets.embeddings import image_embeddings
 from mugpos_assets.assets.eval_datasets import eval_dataset_assets
@@ -67,6 +69,7 @@ defs = dg.Definitions(
         sample_images,
         image_corpus,
         scene_analyses,
+        worst_scene_cards,
         image_embeddings,
         vector_index,
         *eval_dataset_assets,
@@ -77,6 +80,6 @@ defs = dg.Definitions(
     asset_checks=[corpus_reject_rate, *INDEX_CHECKS, *evaluation_checks, *BACKUP_CHECKS],
     jobs=[shard_refresh_job],
     schedules=[nightly_reembed, daily_backup_schedule],
-    sensors=[inbox_sensor, freshness_automation, champion_alias_sensor],
+    sensors=[inbox_sensor, freshness_automation, champion_alias_sensor, *ALERT_SENSORS],
     resources=build_resources(),
 )

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from mugpos.settings import Settings, get_settings
-from mugpos_serving import openapi
+from mugpos_serving import integrations, openapi
 from mugpos_serving.auth import TokenCodec
 from mugpos_serving.docs_ui import install_docs
 from mugpos_serving.errors import install_error_handlers
@@ -52,6 +52,9 @@ TAGS = [
     {"name": "feedback", "description": "Corrections to served analyses."},
     {"name": "search", "description": "The corpus index, by text or by image."},
     {"name": "health", "description": "Liveness, readiness, metrics (no token needed)."},
+    {"name": "webhooks", "description": "Signed event deliveries to your URLs (admin)."},
+    {"name": "events", "description": "Live events as Server-Sent Events."},
+    {"name": "models", "description": "The served models, the catalog, the manifest."},
 ]
 
 
@@ -84,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         watcher = asyncio.create_task(watch(services), name="mugpos-watch")
         try:
-            yield
+            async with integrations.running(app, services):  # events, webhooks, cards, MCP
+                yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,4 +115,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_studio(app)  # the web page at /
     openapi.install(app, [PositionRequest, BatchRequest, ImageSearchRequest])
     app.add_middleware(ServingMiddleware, metrics=metrics, settings=settings)
+    integrations.install(app, settings)
     return app

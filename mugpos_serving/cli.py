@@ -26,6 +26,9 @@ def parse_ttl(text: str) -> int:
 
 
 def register(app: typer.Typer) -> None:
+    from mugpos_serving.mcp.stdio import register as register_mcp
+
+    register_mcp(app)
     token_app = typer.Typer(help="API tokens (JWT, HS256 with MUGPOS_JWT_SECRET).")
     app.add_typer(token_app, name="token")
 

@@ -119,6 +119,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "object_store_error": 503,
     "document_store_error": 503,
     "vector_index_error": 503,
+    "subscription_not_found": 404,
+    "subscription_limit": 409,
+    "delivery_not_found": 404,
+    "card_render_failed": 502,
 }
 
 

@@ -1,7 +1,8 @@
 """The document-store interface: named collections of JSON documents keyed by ``_id``.
 
-Small on purpose (insert, get, replace, delete, find by equality, count): that is what rules,
-analyses and feedback need, and what both MongoDB and an embedded SQLite file do well. Documents
+Small on purpose (insert, get, replace, compare-and-swap, delete, find by equality, count): that
+is what rules, analyses, feedback and the webhook outbox need, and what both MongoDB and an
+embedded SQLite file do well. Documents
 must be plain JSON (str keys without ``$`` or ``.``, no NaN), so both backends return exactly
 what was stored.
 """
@@ -101,6 +102,15 @@ class Collection(abc.ABC):
     @abc.abstractmethod
     def replace(self, doc: Mapping[str, Any]) -> None:
         """Write the document under its ``_id``, creating it if needed."""
+
+    @abc.abstractmethod
+    def replace_if(self, doc: Mapping[str, Any], expected: Filter) -> bool:
+        """Write the document over the stored one only if that one still matches ``expected``
+        (equality on fields, as in :meth:`find`); ``False`` when it does not, or is absent.
+
+        A compare-and-swap: leases and claims held by several processes (the webhook outbox)
+        need it, since a read followed by a write would let two writers both win.
+        """
 
     @abc.abstractmethod
     def delete(self, doc_id: str) -> bool:

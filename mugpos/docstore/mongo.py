@@ -66,6 +66,12 @@ class MongoCollection(Collection):
         with _driver_errors("replace"):
             self._coll.replace_one({"_id": clean["_id"]}, clean, upsert=True)
 
+    def replace_if(self, doc: Mapping[str, Any], expected: Filter) -> bool:
+        clean = check_document(doc)
+        query = {**check_filter(expected), "_id": clean["_id"]}
+        with _driver_errors("replace"):
+            return self._coll.replace_one(query, clean).matched_count == 1
+
     def delete(self, doc_id: str) -> bool:
         with _driver_errors("delete"):
             return self._coll.delete_one({"_id": doc_id}).deleted_count == 1

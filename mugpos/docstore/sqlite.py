@@ -94,6 +94,13 @@ class SqliteCollection(Collection):
             [self.name, clean["_id"], json.dumps(clean)],
         )
 
+    def replace_if(self, doc: Mapping[str, Any], expected: Filter) -> bool:
+        clean = check_document(doc)
+        where, args = _where(check_filter(expected))
+        sql = f"UPDATE documents SET body = ? WHERE {where} AND id = ?"  # noqa: S608
+        changed = self.store.execute(sql, [json.dumps(clean), self.name, *args, clean["_id"]])[1]
+        return changed > 0
+
     def delete(self, doc_id: str) -> bool:
         sql = "DELETE FROM documents WHERE collection = ? AND id = ?"
         return self.store.execute(sql, [self.name, doc_id])[1] > 0

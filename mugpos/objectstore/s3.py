@@ -65,6 +65,7 @@ def make_s3_client(
         read_timeout=read_timeout_s or s.s3_read_timeout_s,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
+        signature_version="s3v4",  # R2 accepts only SigV4 (presigned URLs included)
     )
     return boto3.client(
         "s3",
@@ -113,6 +114,14 @@ class S3ObjectStore(ObjectStore):
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+    def presigned_get_url(self, key: str, expires_s: int) -> str:
+        """A URL anyone may GET the object from until it expires (SigV4 query signing): how
+        an outside renderer fetches a picture without credentials of ours."""
+        params = {"Bucket": self.bucket, "Key": self._key(key)}
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 
 from mugpos_serving.deps import PositionsCaller, get_services
 from mugpos_serving.errors import NotFound, ServiceUnavailable
+from mugpos_serving.idempotency import HEADER, Idempotency, body_hash
 from mugpos_serving.schemas.common import error_responses
 from mugpos_serving.schemas.feedback import FeedbackRequest, FeedbackResponse
 
@@ -37,13 +38,20 @@ def feedback(
 ) -> FeedbackResponse:
     """About the analysis with this (server-made) request id. Only the caller who made the
     request (or an admin) can send feedback on it. Each caller has one feedback per analysis
-    (a second one replaces their first), so no caller can replace another's."""
+    (a second one replaces their first), so no caller can replace another's. With an
+    ``Idempotency-Key`` header a retry is answered from the first request."""
     services = get_services(request)
     recorder, store = services.recorder, services.store
     if recorder is None or store is None:
         raise ServiceUnavailable(
             "feedback needs recorded analyses (MUGPOS_RECORD_ANALYSES and a document store)"
         )
+    key = request.headers.get(HEADER)
+    if key is not None:
+        keys, digest = Idempotency(store, "feedback"), body_hash(body.model_dump(mode="json"))
+        first = keys.replay(principal.subject, key, digest)
+        if first is not None:
+            return FeedbackResponse.model_validate(first)
     recorder.flush(timeout_s=5.0)  # the analysis may still be on its way to the store
     analysis = recorder.get(body.request_id)
     owner = analysis.get("subject") if analysis else None
@@ -65,6 +73,9 @@ def feedback(
             "rules_hash": analysis.get("rules_hash"),
         }
     )
-    return FeedbackResponse(
+    answer = FeedbackResponse(
         request_id=body.request_id, stored_at=now, image_sha256=analysis.get("image_sha256")
     )
+    if key is not None:
+        keys.remember(principal.subject, key, digest, answer.model_dump(mode="json"))
+    return answer

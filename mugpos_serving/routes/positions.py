@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from mugpos.errors import MugposError
+from mugpos.events.analysis import analysis_events
 from mugpos_serving import openapi
 from mugpos_serving.deps import (
     PositionsCaller,
@@ -18,6 +19,7 @@ from mugpos_serving.deps import (
 )
 from mugpos_serving.errors import BatchTooLarge, InvalidRequest
 from mugpos_serving.inputs import content_kind, image_bytes, parse_model, read_multipart
+from mugpos_serving.integrations import get_integrations, hub_of
 from mugpos_serving.positioning import Ids, PositionService
 from mugpos_serving.schemas.common import error_responses
 from mugpos_serving.schemas.positions import (
@@ -54,14 +56,18 @@ async def position(
     request: Request,
     principal: PositionsCaller,
     render: Annotated[
-        Literal["json", "png"],
-        Query(description="png: the analysis drawn on the photo instead of JSON."),
+        Literal["json", "png", "card"],
+        Query(
+            description="png: the analysis drawn on the photo instead of JSON; card: a report "
+            "card (score, verdict, violations, moves) from the configured renderer."
+        ),
     ] = "json",
 ) -> Response:
     """Detect mugs and context objects, place each mug (zone, offsets to the target,
     clearances), check the rules, suggest moves and score the scene. Identical requests are
     answered from the cache (``cache: "hit"``). ``?render=png`` returns the annotated picture:
-    boxes, zones, clearances, violated rules and suggestion arrows."""
+    boxes, zones, clearances, violated rules and suggestion arrows; ``?render=card`` a report
+    card (PNG; ``X-Card-Renderer`` says which renderer drew it)."""
     services = get_services(request)
     limit = services.settings.max_image_bytes
     if content_kind(request) == "multipart":
@@ -79,8 +85,18 @@ async def position(
     if render == "png":
         picture = await PositionService(services).picture(data, options)
         return Response(picture, media_type="image/png")
+    if render == "card":
+        integ = get_integrations(request)
+        card = await integ.cards.card(services, data, options, request_id(request))
+        integ.hub.emit(analysis_events(card.answer, subject=principal.subject))
+        headers = {"X-Card-Renderer": card.rendered.renderer}
+        if card.rendered.url:
+            headers["X-Card-Url"] = card.rendered.url
+        return Response(card.content, media_type=card.rendered.media_type, headers=headers)
     ids = Ids(request_id(request), client_request_id(request))
     answer = await PositionService(services).position(data, options, ids, principal.subject)
+    if (hub := hub_of(request)) is not None:
+        await hub.analysis(answer, principal.subject)
     return Response(answer, media_type="application/json")
 
 
@@ -146,6 +162,8 @@ async def position_batch(request: Request, principal: PositionsCaller) -> Respon
             b",".join(part for _, part in done),
         )
     )
+    if (hub := hub_of(request)) is not None:
+        await hub.batch(answer, principal.subject)
     return Response(answer, media_type="application/json")
 
 

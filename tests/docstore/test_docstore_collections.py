@@ -99,3 +99,21 @@ def test_bad_names_and_queries(store: DocumentStore) -> None:
         c.find({"x": {"$gt": 1}})  # type: ignore[dict-item]
     with pytest.raises(DocumentStoreError):
         c.find(sort=[("x; DROP TABLE documents", 1)])
+
+
+def test_replace_if_is_a_compare_and_swap(store: DocumentStore) -> None:
+    c = store.collection("leases")
+    c.insert({"_id": "l", "owner": "a", "until": 10, "meta": {"n": 1}})
+    # A stale expectation loses and leaves the document as it was.
+    assert not c.replace_if({"_id": "l", "owner": "b", "until": 20}, {"owner": "x"})
+    assert c.get("l") == {"_id": "l", "owner": "a", "until": 10, "meta": {"n": 1}}
+    # The matching one wins, on several fields and a dotted path.
+    assert c.replace_if({"_id": "l", "owner": "b", "until": 20}, {"owner": "a", "meta.n": 1})
+    assert c.get("l") == {"_id": "l", "owner": "b", "until": 20}
+    # Only one of two writers holding the same expectation succeeds.
+    wins = [c.replace_if({"_id": "l", "owner": w, "until": 30}, {"owner": "b"}) for w in "cd"]
+    assert wins == [True, False] and c.get("l")["owner"] == "c"  # type: ignore[index]
+    # None matches a missing field; an absent document is never created.
+    assert c.replace_if({"_id": "l", "owner": "e"}, {"lease": None})
+    assert not c.replace_if({"_id": "nope", "owner": "e"}, {})
+    assert c.get("nope") is None

@@ -250,3 +250,30 @@ def test_search_by_image_and_text(platform, ssd) -> None:  # type: ignore[no-unt
         assert all(h.has_mug for h in only_mugs)
         with pytest.raises(UnsupportedOperationError, match="text search needs a CLIP"):
             search_by_text("a mug on a desk", ssd, vi)
+
+
+def test_worst_scene_cards(platform) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from PIL import Image
+
+    home, res, *_ = platform
+    result = dg.materialize(
+        [A("worst_scene_cards")],
+        resources=res,
+        run_config={"ops": {"worst_scene_cards": {"config": {"count": 3}}}},
+    )
+    assert result.success
+    meta = metadata(result, "worst_scene_cards")
+    index = json.loads((home / "cards" / SSD / "index.json").read_text())
+    tables = [home / "analyses" / SSD / f"{s}.parquet" for s in SHARDS]
+    scored = [
+        r for t in tables if t.is_file() for r in pq.read_table(t).to_pylist() if r["has_mug"]
+    ]
+    assert scored  # the coffee photo at least
+    assert meta["cards"] == len(index) == min(3, len(scored)) and meta["renderer"] == "local"
+    scores = [e["scene_score"] for e in index]
+    assert scores == sorted(scores) and all(s is not None for s in scores)
+    for entry in index:
+        assert Image.open(entry["path"]).size[0] == 1400
+    assert "data:image/jpeg;base64," in str(meta["previews"])
