@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -87,10 +88,14 @@ class Uvicorn:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
+
     def start(self, timeout_s: float = 90.0) -> Uvicorn:
-        cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -230,3 +235,25 @@ class DelayProxy:
 
         self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(5)
+
+
+@contextlib.contextmanager
+def http_origin(handler: type) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 with ``handler``; yields its base URL."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def only_127_0_0_1(ip: object) -> bool:
+    """A URL policy that treats 127.0.0.1 (the test origin) as public and nothing else."""
+    import ipaddress
+
+    return ip == ipaddress.ip_address("127.0.0.1")

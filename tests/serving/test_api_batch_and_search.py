@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import ipaddress
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from serving_helpers import assert_error, coffee_pixels, jpeg, png
+from serving_helpers import assert_error, coffee_pixels, http_origin, jpeg, only_127_0_0_1, png
 
 PHOTO = jpeg(coffee_pixels()[:120, :160])
 BARRIER = threading.Barrier(2, timeout=3)
@@ -43,16 +42,8 @@ class Origin(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def only_127_0_0_1(ip: Any) -> bool:
-    """The test origin counts as public here; nothing else does."""
-    return ip == ipaddress.ip_address("127.0.0.1")
+    with http_origin(Origin) as url:
+        yield url
 
 
 def fetching_app(app_settings: Any, **overrides: Any) -> Any:

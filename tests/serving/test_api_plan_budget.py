@@ -4,7 +4,6 @@ planner's budget, from the worker pool, in a server process under a memory cap."
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -33,22 +32,8 @@ runpy.run_module("mugpos.cli", run_name="__main__")
 class CappedUvicorn(Uvicorn):
     """``mugpos serve`` with its memory capped by ``setrlimit`` before it starts."""
 
-    def start(self, timeout_s: float = 90.0) -> CappedUvicorn:
-        cmd = [sys.executable, "-c", LAUNCH, str(MEMORY_CAP), "serve", "--port", str(self.port)]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not up after {timeout_s} s:\n{self.log()}")
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", LAUNCH, str(MEMORY_CAP), "serve", "--port", str(self.port)]
 
 
 @pytest.fixture(scope="module")

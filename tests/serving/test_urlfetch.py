@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import http.server
 import ipaddress
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from serving_helpers import assert_error, coffee_pixels, jpeg
+from serving_helpers import assert_error, coffee_pixels, http_origin, jpeg, only_127_0_0_1
 
 from mugpos_serving.errors import PayloadTooLarge, UrlFetchFailed, UrlNotAllowed
 from mugpos_serving.urlfetch import UrlFetcher, is_public_address
@@ -80,16 +79,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def only_127_0_0_1(ip: Any) -> bool:
-    """A policy that treats 127.0.0.1 (the test origin) as public and nothing else."""
-    return ip == ipaddress.ip_address("127.0.0.1")
+    with http_origin(Handler) as url:
+        yield url
 
 
 def fetch(url: str, **kw: Any) -> bytes:
