@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from evaluation.composite import _shift_hue
+from evaluation.composite import _apart, _shift_hue
 from evaluation.cutouts import Cutout, cutout_pixels, cutouts
 from evaluation.dataset import EvalDataset, Example, GtObject, Xyxy
 from evaluation.sources import SourceCache
@@ -203,10 +203,6 @@ def _paste(
             region[...] = np.asarray(im, np.float32) * gain * alpha_arr + region * (1 - alpha_arr)
             return box
     return None
-
-
-def _apart(a: Xyxy, b: Xyxy, gap: float) -> bool:
-    return a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1]
 
 
 def _jpeg_round_trip(image: np.ndarray, quality: int = 90) -> np.ndarray:
