@@ -33,6 +33,7 @@ from mugpos.models.base import Detector, Embedder
 from mugpos.models.catalog import get_spec
 from mugpos.models.loader import load_detector, load_embedder
 from mugpos.models.store import ModelStore
+from mugpos.models.tiling import TiledDetector
 from mugpos.models.variant import DetectorVariant, configured_variant
 from mugpos.settings import Settings
 
@@ -77,9 +78,18 @@ class ModelBundle:
         )
 
     def detector_for(self, variant: DetectorVariant) -> Detector:
+        """The network as ``variant`` tiles it. The served tiling uses the settings the manifest
+        recorded (what was evaluated and gated), not whatever the preset says in this build."""
         found = self._wrapped.get(variant.tiling)
         if found is None:  # a race only builds the same cheap wrapper twice
-            found = self._wrapped[variant.tiling] = variant.wrap(self.network)
+            cfg = (
+                self.served.tiling_config
+                if variant.tiling == self.served.tiling
+                else variant.tiling_config
+            )
+            found = self._wrapped[variant.tiling] = (
+                self.network if cfg.mode == "off" else TiledDetector(self.network, cfg)
+            )
         return found
 
     @property

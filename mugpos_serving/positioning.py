@@ -390,7 +390,9 @@ def variant_ref(bundle: ModelBundle, variant: DetectorVariant | None = None) -> 
         key=ran.key,
         score_threshold=ran.threshold,
         tiling=ran.tiling,
-        tiling_config=ran.tiling_config.model_dump(mode="json"),
+        tiling_config=(
+            served.tiling_config if ran.tiling == served.tiling else ran.tiling_config
+        ).model_dump(mode="json"),
         served=served.key,
         source="request" if ran != bundle.variant else served.source,
         champion=ChampionRef(registered_model=champ.registered_model, version=champ.version)

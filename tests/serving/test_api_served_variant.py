@@ -17,6 +17,7 @@ from serving_helpers import Uvicorn, base_env, link_models, png
 from mugpos.manifest import ChampionRef, ServedVariant, manifest_entry, new_manifest, write_manifest
 from mugpos.models.catalog import get_spec
 from mugpos.models.store import ModelStore
+from mugpos.models.tiling import TilingConfig
 from mugpos.models.variant import DetectorVariant
 
 SSD = "ssd-mobilenetv2-oidv4"
@@ -41,7 +42,11 @@ def champion_server(shared_home: Path, ssd: Any, tmp_path_factory: pytest.TempPa
     link_models(shared_home, home)
     store = ModelStore(home / "models", offline=True)
     ref = ChampionRef(registered_model="mugpos-detector", version="7", run_ids={"real": "r1"})
-    served = ServedVariant.of(CHAMPION, "champion", ref)
+    # The manifest records the tiling settings that were evaluated (here: 280 px tiles); the
+    # API must run those, whatever this build's preset says.
+    served = ServedVariant.of(CHAMPION, "champion", ref).model_copy(
+        update={"tiling_config": TilingConfig(mode="auto", tile_size=280)}
+    )
     write_manifest(store, new_manifest(SSD, SSD, [manifest_entry(store, get_spec(SSD))], served))
     server = Uvicorn(base_env(home, tmp), tmp / "server.log").start()
     yield server
@@ -68,6 +73,7 @@ def test_readyz_names_the_served_champion(champion_server: Uvicorn) -> None:
     served = models["served_variant"]
     assert served["key"] == f"{SSD}@0.35+tiled" and served["source"] == "champion"
     assert served["tiling"] == "tiled" and served["tiling_config"]["mode"] == "auto"
+    assert served["tiling_config"]["tile_size"] == 280
     assert served["champion"]["version"] == "7"
 
 
@@ -76,6 +82,7 @@ def test_every_answer_names_the_variant_that_ran(champion_server: Uvicorn, auth:
     v = served["models"]["variant"]
     assert v["key"] == f"{SSD}@0.35+tiled" and v["source"] == "champion"
     assert v["champion"] == {"registered_model": "mugpos-detector", "version": "7"}
+    assert v["tiling_config"]["tile_size"] == 280
     # The champion tiles: the four small cups are found (at its threshold, 0.35).
     assert len(served["mugs"]) == 4
     assert all(d["score"] >= 0.35 for d in served["detections"])
