@@ -1,8 +1,9 @@
 """Scene analyses of a corpus shard: detections and positions of every image, as Parquet rows.
 
-Rows are reused when the image, the detector and its version and the rule set are unchanged,
-so a re-run costs only what changed. The full analysis is kept as JSON so nothing is lost;
-the flat columns are what the index filters and the evaluation need.
+Rows are reused when the image, the detector and its version, the detector variant (threshold
+and tiling) and the rule set are unchanged, so a re-run costs only what changed. The full
+analysis is kept as JSON so nothing is lost; the flat columns are what the index filters and
+the evaluation need.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ANALYSES_SCHEMA = pa.schema(
         ("shard", pa.string()),
         ("model_id", pa.string()),
         ("model_version", pa.string()),
+        ("variant", pa.string()),
         ("rules_hash", pa.string()),
         ("width", pa.int32()),
         ("height", pa.int32()),
@@ -37,7 +39,9 @@ ANALYSES_SCHEMA = pa.schema(
 )
 
 
-def analysis_row(sha: str, shard: str, version: str, result: AnalysisResult) -> dict[str, object]:
+def analysis_row(
+    sha: str, shard: str, version: str, variant: str, result: AnalysisResult
+) -> dict[str, object]:
     labels = sorted({d.label for d in result.detections})
     body = result.model_dump(mode="json", exclude={"embedding"})
     return {
@@ -45,6 +49,7 @@ def analysis_row(sha: str, shard: str, version: str, result: AnalysisResult) -> 
         "shard": shard,
         "model_id": result.model_id,
         "model_version": version,
+        "variant": variant,
         "rules_hash": result.rules_hash,
         "width": int(result.image.width),
         "height": int(result.image.height),
@@ -62,18 +67,24 @@ def analyse_shard(
     previous: pa.Table | None,
     options: AnalysisOptions,
     *,
+    variant: str | None = None,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[pa.Table, int]:
-    """Analyse every image of a shard; returns the table sorted by sha256 and the count computed."""
+    """Analyse every image of a shard; returns the table sorted by sha256 and the count computed.
+
+    ``variant`` names how ``detector`` runs (``DetectorVariant.key``: threshold and tiling),
+    so rows made by another variant are not reused."""
+    variant = variant or detector.id
     from mugpos.rules.schema import rules_hash
 
     want_hash = rules_hash(options.rules)
     reuse: dict[str, dict[str, object]] = {}
     if previous is not None and previous.schema.equals(ANALYSES_SCHEMA):
         for row in previous.to_pylist():
-            if (row["model_id"], row["model_version"], row["rules_hash"]) == (
+            if (row["model_id"], row["model_version"], row["variant"], row["rules_hash"]) == (
                 detector.id,
                 detector.version,
+                variant,
                 want_hash,
             ):
                 reuse[str(row["sha256"])] = row
@@ -85,7 +96,7 @@ def analyse_shard(
         decoded = decode_image(Path(str(r["path"])))
         result = analyze(decoded, detector=detector, options=options)
         out[str(r["sha256"])] = analysis_row(
-            str(r["sha256"]), str(r["shard"]), detector.version, result
+            str(r["sha256"]), str(r["shard"]), detector.version, variant, result
         )
         if progress is not None and (i % 8 == 0 or i == len(todo)):
             progress(i, len(todo), i / max(time.perf_counter() - started, 1e-9))

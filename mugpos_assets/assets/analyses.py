@@ -18,6 +18,7 @@ from mugpos.docstore.base import Collection
 from mugpos.errors import MugposError
 from mugpos.images import decode_image
 from mugpos.models.catalog import get_spec
+from mugpos.models.variant import configured_variant
 from mugpos.rules.repository import RuleRepository
 from mugpos.scene_analyses import analyse_shard
 from mugpos.settings import get_settings
@@ -42,6 +43,9 @@ def analyses_path(corpus: CorpusResource, model_id: str, shard: str) -> Path:
 
 
 _DETECTOR = get_spec(get_settings().detector)
+# The variant the API serves before any champion (and the gate's default candidate): the corpus
+# is analysed the way the API answers.
+_VARIANT = configured_variant(get_settings())
 
 
 @dg.asset(
@@ -53,7 +57,7 @@ _DETECTOR = get_spec(get_settings().detector)
     pool=GPU_POOL,
     # A new model version (part of the code version) recomputes every shard.
     automation_condition=dg.AutomationCondition.code_version_changed(),
-    code_version=f"1-{_DETECTOR.id}-{_DETECTOR.version}",
+    code_version=f"2-{_DETECTOR.id}-{_DETECTOR.version}-{_VARIANT.key}",
     description="Detections, positions, rule results and scores of every image of one shard, "
     "from the one analysis function the API also uses, against the enabled rules of the "
     "document store. Parquet per shard, plus one document per image in the 'analyses' "
@@ -67,18 +71,21 @@ def scene_analyses(
     documents: DocumentStoreResource,
 ) -> dg.MaterializeResult:
     shard = context.partition_key
-    detector = model_store.load_detector(device.choose(context.log))
+    variant = configured_variant(corpus.settings())
+    detector = variant.wrap(model_store.load_detector(device.choose(context.log)))
     images = read_table(corpus.layout().shard_table(shard), CORPUS_SCHEMA)
     out = analyses_path(corpus, detector.id, shard)
     previous = pq.read_table(out) if out.is_file() else None
     with documents.open() as store:
         rules = RuleRepository(store).rule_set()
-        options = AnalysisOptions(rules=rules.rules)
+        options = AnalysisOptions(rules=rules.rules, score_threshold=variant.threshold)
 
         def progress(done: int, total: int, rate: float) -> None:
             context.log.info(f"shard {shard}: analysed {done}/{total} images ({rate:.1f}/s)")
 
-        table, computed = analyse_shard(detector, images, previous, options, progress=progress)
+        table, computed = analyse_shard(
+            detector, images, previous, options, variant=variant.key, progress=progress
+        )
         write_table(table, out)
         removed = sync_documents(store.collection(ANALYSES_COLLECTION), table, shard, detector.id)
     mugs = sum(table.column("n_mugs").to_pylist())
@@ -96,6 +103,7 @@ def scene_analyses(
             "rules": len(rules.rules),
             "documents_removed": removed,
             "model_id": detector.id,
+            "variant": variant.key,
             "path": dg.MetadataValue.path(str(out)),
             **pictures,
         }

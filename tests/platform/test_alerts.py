@@ -157,8 +157,9 @@ def test_worst_rows_rank_scored_scenes_lowest_first(tmp_path: Path) -> None:
     corpus = CorpusResource(home=str(tmp_path))
     rows = [
         {"sha256": f"{i:064x}", "shard": "0", "model_id": "m", "model_version": "1",
-         "rules_hash": "h", "width": 10, "height": 10, "n_mugs": int(s is not None),
-         "labels": [], "has_mug": s is not None, "scene_score": s, "analysis_json": "{}"}
+         "variant": "m@0.3", "rules_hash": "h", "width": 10, "height": 10,
+         "n_mugs": int(s is not None), "labels": [], "has_mug": s is not None,
+         "scene_score": s, "analysis_json": "{}"}
         for i, s in enumerate([80.0, None, 12.5, 100.0, 40.0])
     ]  # fmt: skip
     path = tmp_path / "analyses" / "m" / "0.parquet"
