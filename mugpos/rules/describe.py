@@ -9,6 +9,8 @@ from mugpos.units import is_physical, to_mm
 
 _SYMBOL = {"at_least": "≥", "at_most": "≤"}
 _WORDS = {"at_least": "at least", "at_most": "at most"}
+# What 100 % means (mugpos.positioning.constraints.percent_base).
+_PERCENT_OF = {"row": "height", "column": "width"}
 _TARGETS = {
     "work_area_center": "the center of the work area",
     "image_center": "the center of the image",
@@ -56,6 +58,8 @@ def describe_rule(rule: Rule) -> str:
     cmp = _WORDS.get(rule.comparator or "", "")
     qty = _qty(rule.value, rule.unit)
     k = rule.kind
+    if rule.unit == "%" and qty:  # a bare "10%" leaves the reader guessing: of what?
+        qty += f" (of the work area's {_PERCENT_OF.get(rule.axis or '', 'shorter side')})"
     if k == "edge_clearance":
         edges = (
             " and ".join(rule.edges) + " edge" + ("s" if len(rule.edges) > 1 else "")
@@ -66,8 +70,9 @@ def describe_rule(rule: Rule) -> str:
         if rule.comparator == "at_most":
             body = f"stay within {qty} of the work area's {edges}"
     elif k == "object_clearance":
-        rel = "from every" if rule.comparator == "at_least" else "of a"
-        body = f"stay {cmp} {qty} {rel} {rule.object_label} (box-to-box distance)"
+        body = f"stay {cmp} {qty} from every {rule.object_label} (box-to-box distance)"
+        if rule.comparator == "at_most":
+            body = f"stay within {qty} of a {rule.object_label} (box-to-box distance)"
     elif k == "mug_spacing":
         body = f"stay {cmp} {qty} from every other mug (box-to-box distance)"
         if rule.comparator == "at_most":

@@ -50,7 +50,8 @@ def test_coffee_table_and_picture(
     assert proc.returncode == 0, proc.stderr
     # Every --rule's interpretation comes first (stderr), one line per rule it holds.
     said = " ".join(proc.stderr.split())
-    assert f"rule '{EDGE_RULE}' → Each mug should stay at least 10% from the work area" in said
+    edge = "Each mug should stay at least 10% (of the work area's shorter side) from the work area"
+    assert f"rule '{EDGE_RULE}' → {edge}" in said
     assert "from every laptop" in said and "not overlap any keyboard [critical]" in said
     table = proc.stdout
     assert "coffee.jpg (600x400)" in table and "scene score" in table

@@ -76,17 +76,22 @@ def test_rule_set_rejects_duplicate_ids() -> None:
 @pytest.mark.parametrize(
     ("fields", "needle"),
     [
-        ({"kind": "edge_clearance", "value": 5, "unit": "%"}, "at least 5% from the work area's"),
+        ({"kind": "edge_clearance", "value": 5, "unit": "%"},
+         "at least 5% (of the work area's shorter side) from the work area's"),
         ({"kind": "edge_clearance", "value": 5, "unit": "cm", "comparator": "at_most",
           "edges": ["bottom"]}, "within 5 cm (50 mm) of the work area's bottom edge"),
         ({"kind": "object_clearance", "value": 6, "unit": "in", "object_label": "laptop",
           "severity": "critical"}, "must stay at least 6 in (152.4 mm) from every laptop"),
+        ({"kind": "object_clearance", "value": 20, "unit": "cm", "object_label": "mouse",
+          "comparator": "at_most"}, "should stay within 20 cm (200 mm) of a mouse"),
         ({"kind": "mug_spacing", "value": 5, "unit": "cm"}, "from every other mug"),
         ({"kind": "in_zone", "zone": "center"}, "in the center zone"),
         ({"kind": "not_in_zone", "zone": "corner"}, "not have its center in the corner zone"),
         ({"kind": "not_on_object", "object_label": "keyboard"}, "not overlap any keyboard"),
         ({"kind": "near_target", "value": 5, "unit": "%", "target": "thirds"}, "rule-of-thirds"),
         ({"kind": "alignment", "axis": "column", "value": 2, "unit": "cm"}, "in a column"),
+        ({"kind": "alignment", "axis": "row", "value": 3, "unit": "%"},
+         "within 3% (of the work area's height)"),
     ],
 )  # fmt: skip
 def test_descriptions(fields: dict, needle: str) -> None:
