@@ -3,8 +3,10 @@
 On a CUDA machine (installs nothing; a few minutes on an H200), via ``bench/gpu_check.sh``:
 
 - CLIP ViT-B-32 image embedding, bf16 autocast, batch 256 and 1024, END TO END FROM JPEG
-  BYTES, decoded in DataLoader worker processes (:mod:`mugpos.models.clip_stream`), with a
-  decode-only and a model-only row beside each, which show the side that limits;
+  BYTES, decoded in DataLoader worker processes (:mod:`mugpos.models.clip_stream`), with the
+  exact decode and with JPEGs decoded at reduced DCT scale (two to three times less decode
+  work; its cosine against the exact path is reported), plus decode-only and model-only rows
+  that show the side that limits;
 - YOLOv8n batch throughput: ultralytics' native predict (fp16 on CUDA) and our ONNX export on
   ONNX Runtime's CUDA execution provider (reported as skipped, with the reason, when the
   installed onnxruntime has no CUDA provider: the CPU wheel has none);
@@ -155,65 +157,70 @@ def store_weights(spec) -> tuple[Path | None, str]:  # type: ignore[no-untyped-d
 
 
 def clip_rows(emb, weights_note: str, sizes: Sizes, jpegs: Sequence[bytes]) -> list[Row]:  # type: ignore[no-untyped-def]
-    import torch
-
+    """Per batch size: decode only and end to end, each with the exact decode and with the
+    reduced-scale JPEG decode, and the model alone on crops already on the device."""
     from mugpos.images import decode_image
-    from mugpos.models.clip_stream import embed_crop_batch, embed_encoded, iter_crop_batches
+    from mugpos.models.clip_stream import embed_encoded, iter_crop_batches
     from mugpos.models.preprocess import usable_cpus
 
-    cuda = emb.device.kind == "cuda"
     workers = sizes.workers if sizes.workers is not None else usable_cpus()
-    dtype = emb.device.dtype if cuda else "float32"
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    dtype = emb.device.dtype if emb.device.kind == "cuda" else "float32"
     probe = list(jpegs[: min(len(jpegs), 16)])
-    streamed = embed_encoded(emb, probe, workers=min(2, workers), batch_size=8)
     direct = emb.embed_images([decode_image(j).pixels for j in probe])
-    cosine = float((streamed * direct).sum(axis=1).min())
+    cosines = {}
+    for reduced in (False, True):
+        streamed = embed_encoded(emb, probe, workers=min(2, workers), reduced_decode=reduced)
+        cosines[reduced] = float((streamed * direct).sum(axis=1).min())
     rows = []
     for batch in sizes.clip_batches:
-        n_images = max(sizes.clip_images, 3 * batch)
-        corpus = [jpegs[i % len(jpegs)] for i in range(n_images)]
-
-        def stream(batch: int = batch, corpus: list[bytes] = corpus) -> Iterable[object]:
-            return iter_crop_batches(
-                corpus, emb.image_size, batch, workers=workers, pin_memory=cuda
-            )
-
-        n, wall, rate = steady_rate(stream(), lambda b: None)
-        rows.append(Row("CLIP ViT-B-32", f"decode only, {workers} workers", batch, n, wall, rate))
+        corpus = [jpegs[i % len(jpegs)] for i in range(max(sizes.clip_images, 3 * batch))]
         crops = next(iter(iter_crop_batches(corpus[:batch], emb.image_size, batch, workers=0)))
-        on_device = crops.to(emb.device.torch_device)
-        embed_crop_batch(emb, on_device)  # warm-up (kernels, autocast caches)
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(sizes.model_iterations):
-            embed_crop_batch(emb, on_device)
-        sync()
-        model_s = time.perf_counter() - t0
-        done = batch * sizes.model_iterations
-        rows.append(
-            Row(
-                "CLIP ViT-B-32",
-                f"model only ({dtype}, uint8 crops on device)",
-                batch,
-                done,
-                model_s,
-                done / model_s,
-            )
-        )
-        n, wall, rate = steady_rate(stream(), lambda b: embed_crop_batch(emb, b))
-        rows.append(
-            Row(
-                "CLIP ViT-B-32",
-                f"END TO END from JPEG bytes ({dtype}, {workers} workers)",
-                batch,
-                n,
-                wall,
-                rate,
-                f"{weights_note}; min cosine vs embed_images {cosine:.5f}",
-            )
-        )
+        rows.append(clip_model_only(emb, crops, sizes.model_iterations, dtype))
+        for reduced in (False, True):
+            decode = "JPEG at reduced DCT scale" if reduced else "exact decode"
+            note = f"{weights_note}; min cosine vs embed_images {cosines[reduced]:.5f}"
+            rows += clip_streamed(emb, corpus, batch, workers, reduced, decode, dtype, note)
     return rows
+
+
+def clip_streamed(emb, corpus, batch, workers, reduced, decode, dtype, note) -> list[Row]:  # type: ignore[no-untyped-def]
+    from mugpos.models.clip_stream import embed_crop_batch, iter_crop_batches
+
+    def stream() -> Iterable[object]:
+        return iter_crop_batches(
+            corpus,
+            emb.image_size,
+            batch,
+            workers=workers,
+            pin_memory=emb.device.kind == "cuda",
+            reduced_decode=reduced,
+        )
+
+    n, wall, rate = steady_rate(stream(), lambda b: None)
+    decode_row = Row("CLIP ViT-B-32", f"decode only ({decode}, {workers} workers)", batch, n,
+                     wall, rate)  # fmt: skip
+    n, wall, rate = steady_rate(stream(), lambda b: embed_crop_batch(emb, b))
+    path = f"END TO END from JPEG bytes ({decode}, {dtype}, {workers} workers)"
+    return [decode_row, Row("CLIP ViT-B-32", path, batch, n, wall, rate, note)]
+
+
+def clip_model_only(emb, crops, iterations: int, dtype: str) -> Row:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mugpos.models.clip_stream import embed_crop_batch
+
+    sync = torch.cuda.synchronize if emb.device.kind == "cuda" else (lambda: None)
+    on_device = crops.to(emb.device.torch_device)
+    embed_crop_batch(emb, on_device)  # warm-up (kernels, autocast caches)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        embed_crop_batch(emb, on_device)
+    sync()
+    s = time.perf_counter() - t0
+    n = len(crops) * iterations
+    return Row("CLIP ViT-B-32", f"model only ({dtype}, uint8 crops on device)", len(crops), n,
+               s, n / s)  # fmt: skip
 
 
 # ---- YOLO -------------------------------------------------------------------------------------

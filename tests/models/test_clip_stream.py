@@ -31,3 +31,30 @@ def test_embed_encoded_of_nothing_is_empty(clip_torch) -> None:  # type: ignore[
     from mugpos.models.clip_stream import embed_encoded
 
     assert embed_encoded(clip_torch, []).shape == (0, clip_torch.dim)
+
+
+def test_reduced_decode_keeps_the_crop_size_and_stays_close(clip_torch, photos) -> None:  # type: ignore[no-untyped-def]
+    """JPEGs decode at the smallest DCT scale whose shorter side still covers the crop."""
+    from mugpos.models.clip_stream import embed_encoded
+
+    big = np.ascontiguousarray(np.repeat(np.repeat(photos["coffee"], 2, axis=0), 2, axis=1))
+    encoded = encode_jpeg(big)  # 800 x 1200: 1/2 scale keeps 400 >= 224, 1/4 would not
+    assert decode_image(encoded, min_side=224).pixels.shape == (400, 600, 3)
+    assert decode_image(encoded, min_side=150).pixels.shape == (200, 300, 3)
+    assert decode_image(encoded, min_side=100).pixels.shape == (100, 150, 3)
+    assert decode_image(encoded).pixels.shape == big.shape
+    png = decode_image(_png(big), min_side=224)  # only JPEG has DCT scaling
+    assert png.pixels.shape == big.shape
+    exact = embed_encoded(clip_torch, [encoded], workers=0)
+    reduced = embed_encoded(clip_torch, [encoded], workers=0, reduced_decode=True)
+    assert 0.95 < float((exact * reduced).sum()) < 1.0
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
