@@ -21,7 +21,7 @@ finds them in the model store or its mirror: speed does not depend on weights (D
 images, 160 px YOLO) in well under a minute; it writes docs only to an explicit ``--docs``.
 
     bench/gpu_check.sh                       # on the GPU machine
-    .venv/bin/python bench/gpu_check.py --dry-run --docs /tmp/benchmarks.md
+    .venv/bin/python bench/gpu_check.py --dry-run --docs a-copy-of-benchmarks.md
 """
 
 from __future__ import annotations
@@ -324,11 +324,8 @@ def guarded(name: str, part: Callable[[], list[Row]], strict: bool) -> list[Row]
 # ---- report -----------------------------------------------------------------------------------
 
 
-def section(rows: list[Row], card: str, dry_run: bool, elapsed: float, versions: str) -> str:
-    title = "## GPU check: CLIP ViT-B-32, YOLOv8n, SSD in one run (issue 14)"
-    lead = "**DRY RUN on the CPU with small sizes: these are not GPU figures.** " if dry_run else ""
-    budget = "" if elapsed <= BUDGET_S else f" (over the {BUDGET_S:.0f} s budget)"
-    table = markdown_table(
+def rows_table(rows: list[Row]) -> str:
+    return markdown_table(
         ["model", "path", "batch", "images", "wall s", "images/s", "note"],
         [
             (
@@ -343,6 +340,13 @@ def section(rows: list[Row], card: str, dry_run: bool, elapsed: float, versions:
             for r in rows
         ],
     )
+
+
+def section(rows: list[Row], card: str, dry_run: bool, elapsed: float, versions: str) -> str:
+    title = "## GPU check: CLIP ViT-B-32, YOLOv8n, SSD in one run (issue 14)"
+    lead = "**DRY RUN on the CPU with small sizes: these are not GPU figures.** " if dry_run else ""
+    budget = "" if elapsed <= BUDGET_S else f" (over the {BUDGET_S:.0f} s budget)"
+    table = rows_table(rows)
     return "\n".join(
         [
             title,
@@ -408,7 +412,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         for name, part in parts.items():
             if name not in skip:
-                rows += guarded(name, part, strict=args.dry_run)
+                got = guarded(name, part, strict=args.dry_run)
+                # Printed as each part ends: a run cut short by the time limit keeps these.
+                print(f"\n[{name} done]\n{rows_table(got)}\n", flush=True)
+                rows += got
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.perf_counter() - t_start
