@@ -149,16 +149,11 @@ def clip_resize_size(src_hw: tuple[int, int], size: int) -> tuple[int, int]:
     return new_h, new_w
 
 
-def clip_preprocess(
-    image: np.ndarray,
-    size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """One RGB uint8 image to a normalised 3 x size x size float32 array, like open_clip's eval
-    transform (Resize shortest side bicubic, CenterCrop, ToTensor, Normalize).
+def clip_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The geometric half of :func:`clip_preprocess`: a ``size x size x 3`` uint8 crop.
 
+    Split out so a GPU pipeline can ship uint8 crops from its decode workers (a quarter of the
+    bytes of float32 pixels) and normalise on the device with the same arithmetic.
     PIL does the resize because torchvision does too for PIL input: cv2's bicubic differs
     (no antialiasing when downscaling).
     """
@@ -172,7 +167,20 @@ def clip_preprocess(
     # torchvision CenterCrop: Python round (half to even), as here
     top = round((new_h - size) / 2.0)
     left = round((new_w - size) / 2.0)
-    crop = arr[top : top + size, left : left + size]
+    return arr[top : top + size, left : left + size]
+
+
+def clip_preprocess(
+    image: np.ndarray,
+    size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """One RGB uint8 image to a normalised 3 x size x size float32 array, like open_clip's eval
+    transform (Resize shortest side bicubic, CenterCrop, ToTensor, Normalize).
+    """
+    crop = clip_crop(image, size)
     if out is None:
         out = np.empty((3, size, size), dtype=np.float32)
     # ToTensor divides by 255 first, then Normalize subtracts and divides: same order here.
