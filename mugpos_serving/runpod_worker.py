@@ -40,7 +40,12 @@ from fastapi.exceptions import RequestValidationError
 
 from mugpos.errors import MugposError
 from mugpos.settings import Settings, get_settings
-from mugpos_serving.errors import error_body, mugpos_error_body, validation_error_body
+from mugpos_serving.errors import (
+    PayloadTooLarge,
+    error_body,
+    mugpos_error_body,
+    validation_error_body,
+)
 from mugpos_serving.inputs import image_bytes, parse_model
 from mugpos_serving.metrics import Metrics
 from mugpos_serving.positioning import Ids, PositionService
@@ -104,7 +109,7 @@ class PositionWorker:
         s = self.services
         try:
             await self._maybe_poll()
-            request = parse_model(PositionRequest, json.dumps(job.get("input")), "input")
+            request = parse_model(PositionRequest, self._body(job), "input")
             data = await image_bytes(request, s.fetcher, s.settings.max_image_bytes)
             answer = await PositionService(s).position(
                 data, request.options, self._ids(job), SUBJECT
@@ -140,6 +145,17 @@ class PositionWorker:
         if time.monotonic() - self._polled >= self.services.settings.manifest_poll_s:
             self._polled = time.monotonic()
             await asyncio.to_thread(self.services.registry.poll)
+
+    def _body(self, job: Job) -> str:
+        """The job's input as the JSON body the API would have read, bounded as the API bounds
+        its request bodies (``MUGPOS_MAX_REQUEST_BYTES``)."""
+        body = json.dumps(job.get("input"))
+        limit = self.services.settings.max_request_bytes
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                f"the request body is larger than {limit} bytes", details={"max_bytes": limit}
+            )
+        return body
 
     @staticmethod
     def _ids(job: Job) -> Ids:

@@ -75,6 +75,7 @@ def worker_env(
         **base_env(home, tmp),
         "MUGPOS_URL_FETCH_ENABLED": "true",  # on, so the SSRF policy is what refuses
         "MUGPOS_MAX_IMAGE_BYTES": str(400_000),
+        "MUGPOS_MAX_REQUEST_BYTES": str(1_000_000),
         "RUNPOD_LOG_LEVEL": "INFO",
     }
     from mugpos.docstore import open_document_store
@@ -299,6 +300,7 @@ def test_runsync_answers_like_the_api(
     [
         ({"image_base64": base64.b64encode(b"GIF89a broken").decode()}, "invalid_image", 422),
         ({"image_base64": "A" * 600_000}, "payload_too_large", 413),  # > MAX_IMAGE_BYTES
+        ({"image_base64": "AAAA", "junk": "x" * 1_100_000}, "payload_too_large", 413),  # body
         ({"image_base64": "not base64!"}, "invalid_base64", 422),
         ({"image_url": "http://127.0.0.1:1/mug.jpg"}, "url_not_allowed", 422),  # SSRF policy
         ({"image_url": "http://169.254.169.254/latest/meta-data/"}, "url_not_allowed", 422),
