@@ -1,11 +1,12 @@
 """The RunPod worker answers a job as ``POST /v1/positions`` answers its body.
 
 Real processes on the real SDK: ``python -m mugpos_serving.runpod_worker`` in RunPod's local
-test mode (``--test_input``, one job, exit) and with RunPod's local API server on 127.0.0.1
-(``POST /runsync``), compared field by field with the in-process API on the same manifest,
-image and rules. No RUNPOD_* variable reaches the worker (so the SDK takes the local paths),
-and every proxy variable points at a listener that must never be called: if the SDK tried to
-reach RunPod's servers, the test would see the connection.
+test mode (``--test_input``, one job, exit), with RunPod's local API server on 127.0.0.1
+(``POST /runsync``), and in its deployed loop against a job queue on 127.0.0.1, compared field
+by field with the in-process API on the same manifest, image and rules. No RUNPOD_* variable
+reaches the worker in the local modes (so the SDK takes its local paths), and every proxy
+variable points at a listener that must never be called: the SDK's requests-based calls
+(heartbeat, webhooks) honour them, so a call towards RunPod's servers would show there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serving_helpers import base_env, coffee_pixels, jpeg, link_models
+from serving_helpers import EDGE_RULE, Uvicorn, base_env, coffee_pixels, jpeg, link_models
 
 from mugpos.manifest import manifest_entry, new_manifest, write_manifest
 from mugpos.models.catalog import get_spec
@@ -33,14 +34,6 @@ from mugpos_serving.schemas.positions import PositionResponse
 
 pytestmark = pytest.mark.slow
 SSD = "ssd-mobilenetv2-oidv4"
-RULE = {
-    "id": "edge-10pct",
-    "name": "far from the top",
-    "kind": "edge_clearance",
-    "value": 10,
-    "unit": "%",
-    "edges": ["top"],
-}
 STORED_RULE_ID = "rule-laptop-10cm"
 
 
@@ -187,7 +180,7 @@ def r2_env(worker_env: dict[str, str], free_port: Any, tmp_path: Path) -> Iterat
 def test_local_test_mode_with_models_from_r2_answers_like_the_api(
     r2_env: dict[str, str], api: Any, auth: dict, tmp_path: Path, trap: socket.socket
 ) -> None:
-    job_input = coffee_input(rules=[RULE], scale={"mm_per_px": 0.5})
+    job_input = coffee_input(rules=[EDGE_RULE], scale={"mm_per_px": 0.5})
     done = run_test_mode(r2_env, job_input, tmp_path / "result.json")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Job local_test completed successfully" in done.stdout
@@ -217,57 +210,33 @@ def test_local_test_mode_fails_a_corrupt_image_with_the_api_error(
     assert "failed with error" in done.stdout
 
 
-class RunpodApi:
+class RunpodApi(Uvicorn):
     """``--rp_serve_api`` on 127.0.0.1: RunPod's local test server in front of the handler."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        args = ("--rp_serve_api", "--rp_api_host", "127.0.0.1", "--rp_api_port", str(port))
-        self.log_path = log_path
-        with log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                worker_command(*args), env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+    ready_path = "/openapi.json"
 
-    def wait_ready(self, timeout_s: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/openapi.json", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not up:\n{self.log_path.read_text()[-3000:]}")
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        super().__init__(env, log_path)
+        self.env = env  # exactly this environment: no RUNPOD_* variable from the test's own
+
+    def command(self) -> list[str]:
+        port = str(self.port)
+        return worker_command("--rp_serve_api", "--rp_api_host", "127.0.0.1", "--rp_api_port", port)
 
     def runsync(self, job_input: Any) -> dict[str, Any]:
         r = httpx.post(f"{self.url}/runsync", json={"input": job_input}, timeout=60)
         assert r.status_code == 200, r.text[:500]
         return r.json()  # type: ignore[no-any-return]
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
 
 @pytest.fixture(scope="module")
 def runpod_api(
-    worker_env: dict[str, str], free_port: Any, tmp_path_factory: pytest.TempPathFactory
+    worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunpodApi]:
-    server = RunpodApi(worker_env, free_port(), tmp_path_factory.mktemp("rp") / "worker.log")
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    server = RunpodApi(worker_env, tmp_path_factory.mktemp("rp") / "worker.log")
+    server.start()
+    yield server
+    server.stop()
 
 
 def failed(answer: dict[str, Any]) -> dict[str, Any]:
@@ -281,7 +250,7 @@ def failed(answer: dict[str, Any]) -> dict[str, Any]:
 def test_runsync_answers_like_the_api(
     runpod_api: RunpodApi, api: Any, auth: dict, trap: socket.socket
 ) -> None:
-    for options in ({"rules": [RULE]}, {"rule_ids": [STORED_RULE_ID]}, {}):
+    for options in ({"rules": [EDGE_RULE]}, {"rule_ids": [STORED_RULE_ID]}, {}):
         job_input = coffee_input(**options)
         answer = runpod_api.runsync(job_input)
         assert answer["status"] == "COMPLETED", answer
@@ -334,3 +303,110 @@ def test_a_worker_without_a_manifest_refuses_to_start(
     )  # fmt: skip
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert "no sound model manifest" in done.stderr and "Traceback" not in done.stderr
+
+
+class JobQueue:
+    """RunPod's side of a deployed worker, on 127.0.0.1: the job-take URL hands out the queued
+    jobs (one, or a batch), the job-done URL records what the worker sends back, the stop
+    channel has nothing to stop. The worker talks to it as it would to RunPod's servers."""
+
+    def __init__(self, jobs: list[dict[str, Any]]) -> None:
+        import threading
+
+        self.jobs = list(jobs)
+        self.done: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def handler(self) -> type:
+        import http.server
+        from urllib.parse import parse_qs, urlsplit
+
+        queue = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                size = int(parse_qs(url.query).get("batch_size", ["1"])[0])
+                taken = []
+                if not url.path.startswith("/job-stop/"):
+                    with queue.lock:
+                        taken, queue.jobs = queue.jobs[:size], queue.jobs[size:]
+                if not taken:
+                    time.sleep(0.3)  # a long poll with nothing in it
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                batch = url.path.startswith("/job-take-batch/")
+                body = json.dumps(taken if batch else taken[0]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                job_id = urlsplit(self.path).path.rsplit("/", 1)[-1]
+                data = self.rfile.read(int(self.headers["Content-Length"]))
+                with queue.lock:
+                    queue.done[job_id] = json.loads(data)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def wait(self, n: int, timeout_s: float = 90.0) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.done) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return dict(self.done)
+
+
+def test_deployed_worker_takes_jobs_from_the_queue_and_returns_the_api_answer(
+    worker_env: dict[str, str], api: Any, auth: dict, tmp_path: Path
+) -> None:
+    """The production loop (no test input, RUNPOD_WEBHOOK_GET_JOB set): jobs taken two at a
+    time (one per inference thread), answers and errors posted back, SIGTERM ends it."""
+    from serving_helpers import http_origin
+
+    good = {  # options no other test sends: computed here, not answered from the shared cache
+        "a": coffee_input(rules=[EDGE_RULE], target={"kind": "thirds"}),
+        "b": coffee_input(rule_ids=[STORED_RULE_ID], scale={"mm_per_px": 0.4}),
+    }
+    bad = {"image_base64": base64.b64encode(b"\x89PNG broken").decode()}
+    jobs = [{"id": k, "input": v} for k, v in good.items()] + [{"id": "c", "input": bad}]
+    queue = JobQueue(jobs)
+    with http_origin(queue.handler()) as base:
+        env = {
+            **worker_env,
+            "RUNPOD_WEBHOOK_GET_JOB": f"{base}/job-take/$ID?token=t",
+            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{base}/job-done/$RUNPOD_POD_ID/$ID?token=t",
+            "RUNPOD_POD_ID": "test-worker",
+            # The SDK's start-up checks include connecting to a public DNS server: not here.
+            "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
+            "NO_PROXY": "127.0.0.1",
+            "no_proxy": "127.0.0.1",
+        }
+        log_path = tmp_path / "worker.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                worker_command(), env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        try:
+            done = queue.wait(3)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            code = proc.wait(timeout=30)
+    worker_log = log_path.read_text()
+    assert set(done) == {"a", "b", "c"}, worker_log[-3000:]
+    for job_id, job_input in good.items():
+        output = done[job_id]["output"]
+        assert output["client_request_id"] == job_id and output["cache"] == "miss"
+        assert stable(output) == stable(api_answer(api, auth, job_input))
+    error = json.loads(done["c"]["error"])
+    assert (error["code"], error["details"]["status"]) == ("invalid_image", 422)
+    assert "New concurrency set to: 2" in worker_log or "Jobs in progress: 2" in worker_log
+    assert "Traceback" not in worker_log and code == 0
