@@ -56,7 +56,7 @@ from mugpos_serving.runpod_models import (
     require_manifest,
 )
 from mugpos_serving.schemas.positions import PositionRequest
-from mugpos_serving.services import Services, build_services, close_services
+from mugpos_serving.services import Services, build_services, close_links, close_services
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +107,18 @@ class PositionWorker:
     async def handle(self, job: Job) -> dict[str, Any]:
         """One job: the API's answer (a PositionResponse as a dict), or ``{"error": ...}``."""
         s = self.services
+        timeout_s = s.settings.request_timeout_s
         try:
-            await self._maybe_poll()
-            request = parse_model(PositionRequest, self._body(job), "input")
-            data = await image_bytes(request, s.fetcher, s.settings.max_image_bytes)
-            answer = await PositionService(s).position(
-                data, request.options, self._ids(job), SUBJECT
-            )
+            async with asyncio.timeout(timeout_s):  # the API's request timeout
+                await self._maybe_poll()
+                request = parse_model(PositionRequest, self._body(job), "input")
+                data = await image_bytes(request, s.fetcher, s.settings.max_image_bytes)
+                answer = await PositionService(s).position(
+                    data, request.options, self._ids(job), SUBJECT
+                )
+        except TimeoutError:
+            message = f"the request took longer than {timeout_s:g} s"
+            return job_error(504, error_body("timeout", message, {"timeout_s": timeout_s}))
         except MugposError as exc:
             return job_error(*mugpos_error_body(exc))
         except RequestValidationError as exc:
@@ -164,6 +169,8 @@ class PositionWorker:
         return Ids(uuid.uuid4().hex, job_id if _CLIENT_ID.match(job_id) else None)
 
     def close(self) -> None:
+        """Stop the Redis probe, close the backends and the pool (at exit; no loop running)."""
+        asyncio.run(close_links(self.services))
         close_services(self.services)
 
 

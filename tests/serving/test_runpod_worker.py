@@ -93,16 +93,20 @@ def api(worker_env: dict[str, str]) -> Iterator[Any]:
     """The in-process API (TestClient) on the same home, document store and settings."""
     from fastapi.testclient import TestClient
 
-    from mugpos.settings import Settings
     from mugpos_serving.app import create_app
 
-    values = {
-        k.removeprefix("MUGPOS_").lower(): v
-        for k, v in worker_env.items()
-        if k.startswith("MUGPOS_")
-    }
-    with TestClient(create_app(Settings(**values))) as client:  # type: ignore[arg-type]
+    with TestClient(create_app(settings_of(worker_env))) as client:
         yield client
+
+
+def settings_of(env: dict[str, str], **overrides: Any) -> Any:
+    """The Settings a process with ``env`` reads."""
+    from mugpos.settings import Settings
+
+    values = {
+        k.removeprefix("MUGPOS_").lower(): v for k, v in env.items() if k.startswith("MUGPOS_")
+    }
+    return Settings(**{**values, **overrides})
 
 
 def api_answer(api: Any, auth: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -410,3 +414,20 @@ def test_deployed_worker_takes_jobs_from_the_queue_and_returns_the_api_answer(
     assert (error["code"], error["details"]["status"]) == ("invalid_image", 422)
     assert "New concurrency set to: 2" in worker_log or "Jobs in progress: 2" in worker_log
     assert "Traceback" not in worker_log and code == 0
+
+
+def test_a_job_past_the_request_timeout_is_the_api_timeout(worker_env: dict[str, str]) -> None:
+    """In process, on the worker's own start-up path: MUGPOS_REQUEST_TIMEOUT_S holds as in the
+    API (504 ``timeout``), whatever stage the job is in."""
+    import asyncio
+
+    from mugpos_serving.runpod_worker import PositionWorker
+
+    worker = PositionWorker.start(settings_of(worker_env, request_timeout_s=0.02))
+    try:
+        job_input = coffee_input(rules=[EDGE_RULE], tiling="tiled-fine", target={"kind": "thirds"})
+        result = asyncio.run(worker.handle({"id": "slow", "input": job_input}))
+    finally:
+        worker.close()
+    error = json.loads(result["error"])
+    assert (error["code"], error["details"]["status"]) == ("timeout", 504), error
