@@ -280,6 +280,18 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
         description="Origin headers /mcp accepts from browsers.",
     )
+    # RunPod serverless worker (mugpos_serving.runpod_worker, docs/runpod.md) ------------------
+    runpod_models_from: Literal["home", "backup"] = Field(
+        default="home",
+        description="home: serve the manifest under MUGPOS_HOME/models (a network volume); "
+        "backup: at start, restore the models family of the newest backup in MUGPOS_BACKUP_URI "
+        "(R2) into MUGPOS_HOME, verified, then serve its manifest.",
+    )
+    runpod_require_manifest: bool = Field(
+        default=True,
+        description="Refuse to start a worker that found no sound manifest, instead of "
+        "serving the offline default model.",
+    )
 
     @property
     def backup_location(self) -> str:

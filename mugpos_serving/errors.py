@@ -151,13 +151,18 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
+def mugpos_error_body(exc: MugposError) -> tuple[int, dict[str, Any]]:
+    """The status and body of an engine or API error (the API's and the RunPod worker's)."""
+    return status_for(exc), error_body(exc.code, exc.message, _jsonable(exc.details))
+
+
 async def _mugpos_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MugposError)
-    status = status_for(exc)
+    status, body = mugpos_error_body(exc)
     if status >= 500:
         log.warning("%s %s → %d %s: %s", request.method, request.url.path, status, exc.code, exc)
     headers = exc.headers if isinstance(exc, ApiError) else None
-    return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -166,6 +171,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def validation_response(errors: Any) -> JSONResponse:
+    return JSONResponse(validation_error_body(errors), status_code=422)
+
+
+def validation_error_body(errors: Any) -> dict[str, Any]:
+    """The 422 body for pydantic errors (the API's and the RunPod worker's)."""
     # Only where and what: "input" could echo megabytes of base64 back to the client.
     items = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
@@ -173,8 +183,7 @@ def validation_response(errors: Any) -> JSONResponse:
     ]
     first = items[0] if items else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
-    return error_response(
-        422,
+    return error_body(
         "validation_error",
         f"{where}: {first['msg']}" if where else first["msg"],
         {"errors": items},

@@ -22,6 +22,15 @@ from PIL import Image
 
 SECRET = "test-secret-" + "x" * 40
 SHARED_REDIS = "redis://127.0.0.1:6379/0"  # the machine's real Redis
+# An inline rule the coffee photo's mug breaks (it stands 5 % from the top edge).
+EDGE_RULE = {
+    "id": "edge-10pct",
+    "name": "far from the top",
+    "kind": "edge_clearance",
+    "value": 10,
+    "unit": "%",
+    "edges": ["top"],
+}
 
 
 def free_port() -> int:
@@ -80,6 +89,8 @@ def link_models(src_home: Path, dest_home: Path) -> None:
 class Uvicorn:
     """``mugpos serve`` in a subprocess with the given MUGPOS_* environment."""
 
+    ready_path = "/healthz"  # answers 200 once the server is up
+
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -101,7 +112,7 @@ class Uvicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -6,7 +6,7 @@ import base64
 import json
 
 import httpx
-from serving_helpers import assert_error, coffee_pixels, jpeg, png, unique_coffee
+from serving_helpers import EDGE_RULE, assert_error, coffee_pixels, jpeg, png, unique_coffee
 
 
 def test_offline_model_positions_the_coffee_mug(http: httpx.Client, auth: dict) -> None:
@@ -61,15 +61,7 @@ def test_json_base64_and_cache_hit(http: httpx.Client, auth: dict) -> None:
 def test_rules_scale_and_suggestion(http: httpx.Client, auth: dict) -> None:
     """An inline rule the mug breaks yields a violation, a move that fixes it, and mm units
     from an explicit scale."""
-    rule = {
-        "id": "edge-10pct",
-        "name": "far from the top",
-        "kind": "edge_clearance",
-        "value": 10,
-        "unit": "%",
-        "edges": ["top"],
-    }
-    options = {"rules": [rule], "scale": {"mm_per_px": 0.5}}
+    options = {"rules": [EDGE_RULE], "scale": {"mm_per_px": 0.5}}
     payload = {"image_base64": base64.b64encode(unique_coffee()).decode(), "options": options}
     body = http.post("/v1/positions", json=payload, headers=auth).json()
     (mug,) = body["mugs"]
