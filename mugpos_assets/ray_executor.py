@@ -136,13 +136,19 @@ class RayShardExecutor:
         if self.actors:
             return
         t0 = time.perf_counter()
+        spec = self.spec
+        if self.config.gpus_per_actor == 0:
+            # An actor that reserved no GPU must not take one (nor pay for importing torch to
+            # look): CPU actors run on the CPU, GPU actors make the device resource's choice.
+            threads = max(1, round(self.config.cpus_per_actor))
+            spec = spec.model_copy(update={"device_preference": "cpu", "num_threads": threads})
         cls = ray.remote(ModelWorker).options(
             num_cpus=self.config.cpus_per_actor,
             num_gpus=self.config.gpus_per_actor,
             max_restarts=0,  # a dead actor fails the shard; the rerun starts afresh
             max_task_retries=0,
         )
-        self.actors = [cls.remote(self.spec) for _ in range(self._actor_count(batches))]
+        self.actors = [cls.remote(spec) for _ in range(self._actor_count(batches))]
         self.infos = ray.get([a.describe.remote() for a in self.actors])
         self.started_s = time.perf_counter() - t0
         want_dim = getattr(self.expected, "dim", 0) or None

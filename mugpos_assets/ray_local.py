@@ -58,7 +58,7 @@ def local_ray_head(num_cpus: int = 2, timeout_s: float = 60.0) -> Iterator[str]:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     log_path = temp_dir / "head.out"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603 (our own fixed command line)
             command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     try:

@@ -33,6 +33,9 @@ class WorkerSpec(BaseModel):
     batch_size: int | None = None
     variant: str | None = None  # analyses: the detector variant key (threshold and tiling)
     options: AnalysisOptions | None = None  # analyses: rules and threshold
+    # Threads inside each model call (the SSD's LiteRT interpreter); None: the model's default.
+    # The executor sets the actor's CPUs, so N actors on N cores do not oversubscribe them.
+    num_threads: int | None = None
 
 
 class WorkerInfo(BaseModel):
@@ -62,6 +65,7 @@ class ModelWorker:
         self.spec = spec
         self.device = choose_device(spec.device_preference, spec.batch_size)
         store = ModelStore.from_settings(spec.settings)
+        threads = spec.num_threads
         model: Any
         if spec.task == "analyses":
             from mugpos.models.variant import DetectorVariant
@@ -69,10 +73,14 @@ class ModelWorker:
             if spec.variant is None or spec.options is None:
                 raise ValueError("an analyses worker needs the variant and the analysis options")
             variant = DetectorVariant.parse(spec.variant)
-            detector = load_detector(settings=spec.settings, store=store, device=self.device)
+            detector = load_detector(
+                settings=spec.settings, store=store, device=self.device, num_threads=threads
+            )
             model = variant.wrap(detector)
         else:
-            model = load_embedder(settings=spec.settings, store=store, device=self.device)
+            model = load_embedder(
+                settings=spec.settings, store=store, device=self.device, num_threads=threads
+            )
         self.model = model
         self.load_s = time.perf_counter() - started
 
