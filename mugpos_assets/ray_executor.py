@@ -27,6 +27,7 @@ import dagster as dg
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from mugpos.batching import BatchRunner, ImageRow, ModelRef
+from mugpos.settings import Settings
 from mugpos_assets.ray_worker import ModelWorker, WorkerInfo, WorkerSpec
 
 # Batches queued per actor: one running, one waiting, so an actor never idles between batches
@@ -51,6 +52,21 @@ class ExecutorConfig(BaseModel):
         if self.kind == "ray" and not self.ray_address:
             raise ValueError("the ray executor needs a cluster address (MUGPOS_RAY_ADDRESS)")
         return self
+
+
+# Secrets an actor needs: the model mirror may be an R2 prefix. Every other secret (database
+# URIs, tokens, API keys) stays out of what is shipped to the cluster.
+ACTOR_SECRETS = frozenset({"s3_access_key_id", "s3_secret_access_key"})
+
+
+def actor_settings(settings: Settings) -> Settings:
+    """The settings an actor gets: the model store's, without secrets it has no use for."""
+    drop = {
+        name: None
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation) and name not in ACTOR_SECRETS
+    }
+    return settings.model_copy(update=drop)
 
 
 class RayShardExecutor:
@@ -136,7 +152,7 @@ class RayShardExecutor:
         if self.actors:
             return
         t0 = time.perf_counter()
-        spec = self.spec
+        spec = self.spec.model_copy(update={"settings": actor_settings(self.spec.settings)})
         if self.config.gpus_per_actor == 0:
             # An actor that reserved no GPU must not take one (nor pay for importing torch to
             # look): CPU actors run on the CPU, GPU actors make the device resource's choice.

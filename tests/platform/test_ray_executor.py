@@ -28,6 +28,7 @@ from mugpos.samples import sample_photo
 from mugpos_assets.assets.analyses import scene_analyses
 from mugpos_assets.assets.corpus import image_corpus
 from mugpos_assets.assets.embeddings import image_embeddings
+from mugpos_assets.ray_executor import actor_settings
 from mugpos_assets.ray_local import local_ray_head
 from mugpos_assets.resources import (
     CorpusResource,
@@ -35,8 +36,6 @@ from mugpos_assets.resources import (
     DocumentStoreResource,
     ModelStoreResource,
 )
-
-pytestmark = pytest.mark.slow
 
 SSD = "ssd-mobilenetv2-oidv4"
 SHARD = "0"
@@ -141,6 +140,7 @@ def clear_outputs(home: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+@pytest.mark.slow
 def test_ray_rows_match_inprocess(inprocess, ray_address: str, shared_home: Path) -> None:  # type: ignore[no-untyped-def]
     home, analyses, embeddings = inprocess
     clear_outputs(home)
@@ -197,6 +197,7 @@ def raylet_of(address: str) -> int:
     return next(p.pid for p in procs if p.info["name"] == "raylet" and os.getpgid(p.pid) == pgid)
 
 
+@pytest.mark.slow
 def test_killed_actor_leaves_no_output_and_rerun_completes(
     inprocess, ray_address: str, shared_home: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -225,3 +226,29 @@ def test_killed_actor_leaves_no_output_and_rerun_completes(
     got = pq.read_table(analyses_out)
     assert got.drop_columns(["analysis_json"]).equals(analyses.drop_columns(["analysis_json"]))
     assert comparable(got) == comparable(analyses)
+
+
+def test_executor_settings_and_what_actors_are_sent(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mugpos.settings import Settings, get_settings
+
+    assert DeviceResource().executor_config().kind == "inprocess"  # the default, as before
+    monkeypatch.setenv("MUGPOS_EXECUTOR", "ray")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="MUGPOS_RAY_ADDRESS"):
+            DeviceResource().executor_config()
+        monkeypatch.setenv("MUGPOS_RAY_ADDRESS", "ray://head:10001")
+        monkeypatch.setenv("MUGPOS_RAY_GPUS_PER_ACTOR", "1")
+        get_settings.cache_clear()  # settings are read once per process
+        cfg = DeviceResource().executor_config()
+        assert (cfg.kind, cfg.ray_address, cfg.gpus_per_actor) == ("ray", "ray://head:10001", 1)
+        assert DeviceResource(executor="inprocess").executor_config().kind == "inprocess"
+    finally:
+        get_settings.cache_clear()
+    sent = actor_settings(
+        Settings(jwt_secret="j" * 40, document_store_uri="mongodb://u:pw@db", s3_access_key_id="k")
+    )
+    assert sent.jwt_secret is None and sent.document_store_uri is None
+    assert sent.s3_access_key_id is not None  # a model mirror on R2 needs it
