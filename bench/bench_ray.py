@@ -153,6 +153,9 @@ def main() -> int:
             ["asset", "in-process s", "images/s", "Ray s", "images/s", "Ray / in-process"], rows
         )
     )
+    for i, (a_run, r_run) in enumerate(zip(timings["inprocess"], timings["ray"], strict=True)):
+        a, r = sum(a_run.values()), sum(r_run.values())
+        print(f"round {i + 1}: in-process {a:.1f} s, Ray {r:.1f} s, Ray / in-process {r / a:.2f}x")
     print()
     print(same_outputs(root / "inprocess", root / "ray"))
     if args.workdir is None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,15 +34,17 @@ def _ray_cli() -> str:
 
 
 @contextmanager
-def local_ray_head(num_cpus: int = 2, timeout_s: float = 60.0) -> Iterator[str]:
+def local_ray_head(
+    num_cpus: int = 2, timeout_s: float = 60.0, free_port: Callable[[], int] = _free_port
+) -> Iterator[str]:
     """Start a head, yield its GCS address (``127.0.0.1:<port>``), stop it on exit.
 
     Workers inherit this process's environment, ``PYTHONPATH`` included, so they import the
-    same engine as the driver.
+    same engine as the driver. ``free_port`` picks its ports (the tests pass their fixture).
     """
     # Short temp dir: Ray's unix sockets live under it, and socket paths are limited to ~107 B.
     temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
-    port = _free_port()
+    port = free_port()
     command = [
         _ray_cli(), "start", "--head", "--block",
         "--node-ip-address", "127.0.0.1",
@@ -51,8 +53,8 @@ def local_ray_head(num_cpus: int = 2, timeout_s: float = 60.0) -> Iterator[str]:
         "--num-gpus", "0",
         "--include-dashboard=false",
         "--disable-usage-stats",
-        "--ray-client-server-port", str(_free_port()),
-        "--dashboard-agent-listen-port", str(_free_port()),
+        "--ray-client-server-port", str(free_port()),
+        "--dashboard-agent-listen-port", str(free_port()),
         "--temp-dir", str(temp_dir),
     ]  # fmt: skip
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}

@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -44,8 +44,8 @@ ASSETS = [scene_analyses, image_embeddings]
 
 
 @pytest.fixture(scope="module")
-def ray_address() -> Iterator[str]:
-    with local_ray_head(num_cpus=2) as address:
+def ray_address(free_port: Callable[[], int]) -> Iterator[str]:
+    with local_ray_head(num_cpus=2, free_port=free_port) as address:
         yield address
 
 
