@@ -33,6 +33,9 @@ from mugpos_assets.ray_worker import ModelWorker, WorkerInfo, WorkerSpec
 # Batches queued per actor: one running, one waiting, so an actor never idles between batches
 # while the driver holds at most a few batches' bytes.
 IN_FLIGHT_PER_ACTOR = 2
+# How long actors may take to be placed and load their model (an autoscaling cluster may
+# first have to add a node) before the step fails saying what they asked for.
+ACTOR_START_TIMEOUT_S = 600.0
 
 
 class ExecutorConfig(BaseModel):
@@ -148,6 +151,7 @@ class RayShardExecutor:
 
     def _start(self, batches: int | None) -> None:
         import ray
+        from ray.exceptions import GetTimeoutError, RayActorError
 
         if self.actors:
             return
@@ -165,7 +169,18 @@ class RayShardExecutor:
             max_task_retries=0,
         )
         self.actors = [cls.remote(spec) for _ in range(self._actor_count(batches))]
-        self.infos = ray.get([a.describe.remote() for a in self.actors])
+        try:
+            self.infos = ray.get(
+                [a.describe.remote() for a in self.actors], timeout=ACTOR_START_TIMEOUT_S
+            )
+        except GetTimeoutError as exc:
+            raise dg.Failure(
+                f"{self.label}: {len(self.actors)} ray actor(s) not up after "
+                f"{ACTOR_START_TIMEOUT_S:.0f} s: the cluster lacks the CPUs/GPUs they reserve "
+                f"({self.config.cpus_per_actor} CPU, {self.config.gpus_per_actor} GPU each)"
+            ) from exc
+        except RayActorError as exc:  # the model did not load: say why, from the actor
+            raise dg.Failure(f"{self.label}: a ray actor failed to start: {exc}") from exc
         self.started_s = time.perf_counter() - t0
         want_dim = getattr(self.expected, "dim", 0) or None
         for info in self.infos:

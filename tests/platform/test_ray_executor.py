@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from evaluation.scenes import generate_scene
+from mugpos.corpus import write_table
 from mugpos.embeddings import vectors_of
 from mugpos.images import encode_jpeg, sha256_bytes
 from mugpos.samples import sample_photo
@@ -252,3 +253,23 @@ def test_executor_settings_and_what_actors_are_sent(
     )
     assert sent.jwt_secret is None and sent.document_store_uri is None
     assert sent.s3_access_key_id is not None  # a model mirror on R2 needs it
+
+
+@pytest.mark.slow
+def test_actor_without_its_model_fails_the_step_saying_why(
+    inprocess, ray_address: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    home, _analyses, embeddings = inprocess
+    res = resources(home, tmp_path / "empty-model-store", executor="ray", ray_address=ray_address)
+    _, embeddings_out = outputs(home)
+    write_table(embeddings.slice(1), embeddings_out)  # one image left to embed: actors start
+    before = embeddings_out.read_bytes()
+    failed = dg.materialize(
+        [image_embeddings], resources=res, partition_key=SHARD, raise_on_error=False
+    )
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.is_step_failure)
+    message = str(failure.event_specific_data.error.message)  # type: ignore[union-attr]
+    assert "ray actor failed to start" in message and "is unavailable" in message
+    assert embeddings_out.read_bytes() == before  # the previous output is left as it was
+    write_table(embeddings, embeddings_out)
