@@ -7,20 +7,25 @@ previous table, so re-running a shard costs nothing, and a model version change 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mugpos.images import decode_image
+from mugpos.batching import (
+    BatchRunner,
+    ImageRow,
+    ModelRef,
+    ProgressFn,
+    decode_row,
+    in_process,
+    run_batches,
+)
 from mugpos.models.base import Embedder
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int, float], None]  # done, total, images per second
 
 
 def embeddings_schema(dim: int) -> pa.Schema:
@@ -45,15 +50,30 @@ def vectors_of(table: pa.Table) -> np.ndarray:
     return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32)
 
 
+class EmbedderRef(ModelRef, Protocol):
+    @property
+    def dim(self) -> int: ...
+
+
+def embed_batch(embedder: Embedder, rows: Sequence[ImageRow]) -> np.ndarray:
+    """One batch of images, embedded: the work a model-holding worker runs (here or on Ray)."""
+    return embedder.embed_images([decode_row(r).pixels for r in rows])
+
+
 def embed_shard(
-    embedder: Embedder,
+    embedder: Embedder | EmbedderRef,
     corpus: pa.Table,
     previous: pa.Table | None,
     *,
     batch_size: int,
     progress: ProgressFn | None = None,
+    runner: BatchRunner | None = None,
 ) -> tuple[pa.Table, int]:
-    """Embed the shard's images; returns the table (sorted by sha256) and how many were computed."""
+    """Embed the shard's images; returns the table (sorted by sha256) and how many were computed.
+
+    Without a ``runner`` the batches run here and ``embedder`` must be the embedder itself; with
+    one (the Ray executor) the model lives in the runner's workers and ``embedder`` only names
+    it (id, version, dim)."""
     schema = embeddings_schema(embedder.dim)
     reuse: dict[str, np.ndarray] = {}
     if previous is not None and previous.num_rows and previous.schema.equals(schema):
@@ -67,16 +87,13 @@ def embed_shard(
 
     rows = corpus.select(["sha256", "shard", "path"]).to_pylist()
     todo = [r for r in rows if r["sha256"] not in reuse]
-    computed: dict[str, np.ndarray] = {}
-    started = time.perf_counter()
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        pixels = [decode_image(Path(r["path"])).pixels for r in batch]
-        vectors = embedder.embed_images(pixels)
-        computed.update(zip((r["sha256"] for r in batch), vectors, strict=True))
-        if progress is not None:
-            done = start + len(batch)
-            progress(done, len(todo), done / max(time.perf_counter() - started, 1e-9))
+    if runner is None:
+        if not isinstance(embedder, Embedder):
+            raise TypeError("embed_shard needs the embedder itself when no runner is given")
+        model = embedder
+        runner = in_process(lambda batch: embed_batch(model, batch))
+    vectors_out = run_batches(todo, batch_size, runner, progress)
+    computed = dict(zip((r["sha256"] for r in todo), vectors_out, strict=True))
 
     rows.sort(key=lambda r: r["sha256"])
     vectors = [computed.get(r["sha256"], reuse.get(r["sha256"])) for r in rows]

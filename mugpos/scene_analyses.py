@@ -9,16 +9,26 @@ the evaluation need.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pyarrow as pa
 
 from mugpos.analysis import AnalysisOptions, AnalysisResult, analyze
-from mugpos.images import decode_image
+from mugpos.batching import (
+    BatchRunner,
+    ImageRow,
+    ModelRef,
+    ProgressFn,
+    decode_row,
+    in_process,
+    run_batches,
+)
 from mugpos.labels import MUG
 from mugpos.models.base import Detector
+
+# Images per batch: the in-process loop reports progress per batch; a runner ships one batch
+# per call (few enough that a slow image does not hold many others back).
+ANALYSIS_BATCH = 8
 
 ANALYSES_SCHEMA = pa.schema(
     [
@@ -61,19 +71,39 @@ def analysis_row(
     }
 
 
+def analyse_batch(
+    detector: Detector, rows: Sequence[ImageRow], options: AnalysisOptions, variant: str
+) -> list[dict[str, object]]:
+    """One batch of images, analysed: the work a model-holding worker runs (here or on Ray)."""
+    return [
+        analysis_row(
+            str(r["sha256"]),
+            str(r["shard"]),
+            detector.version,
+            variant,
+            analyze(decode_row(r), detector=detector, options=options),
+        )
+        for r in rows
+    ]
+
+
 def analyse_shard(
-    detector: Detector,
+    detector: Detector | ModelRef,
     corpus: pa.Table,
     previous: pa.Table | None,
     options: AnalysisOptions,
     *,
     variant: str | None = None,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: ProgressFn | None = None,
+    batch_size: int = ANALYSIS_BATCH,
+    runner: BatchRunner | None = None,
 ) -> tuple[pa.Table, int]:
     """Analyse every image of a shard; returns the table sorted by sha256 and the count computed.
 
     ``variant`` names how ``detector`` runs (``DetectorVariant.key``: threshold and tiling),
-    so rows made by another variant are not reused."""
+    so rows made by another variant are not reused. Without a ``runner`` the batches run here
+    and ``detector`` must be the detector itself; with one (the Ray executor) the model lives
+    in the runner's workers and ``detector`` only names it (id and version)."""
     variant = variant or detector.id
     from mugpos.rules.schema import rules_hash
 
@@ -88,18 +118,15 @@ def analyse_shard(
                 want_hash,
             ):
                 reuse[str(row["sha256"])] = row
-    rows_in: Sequence[dict[str, object]] = corpus.select(["sha256", "shard", "path"]).to_pylist()
-    out: dict[str, dict[str, object]] = {}
+    rows_in: Sequence[ImageRow] = corpus.select(["sha256", "shard", "path"]).to_pylist()
     todo = [r for r in rows_in if r["sha256"] not in reuse]
-    started = time.perf_counter()
-    for i, r in enumerate(todo, 1):
-        decoded = decode_image(Path(str(r["path"])))
-        result = analyze(decoded, detector=detector, options=options)
-        out[str(r["sha256"])] = analysis_row(
-            str(r["sha256"]), str(r["shard"]), detector.version, variant, result
-        )
-        if progress is not None and (i % 8 == 0 or i == len(todo)):
-            progress(i, len(todo), i / max(time.perf_counter() - started, 1e-9))
+    if runner is None:
+        if not isinstance(detector, Detector):
+            raise TypeError("analyse_shard needs the detector itself when no runner is given")
+        model = detector
+        runner = in_process(lambda batch: analyse_batch(model, batch, options, variant))
+    computed = run_batches(todo, batch_size, runner, progress)
+    out = {str(row["sha256"]): row for row in computed}
     rows = [out.get(str(r["sha256"])) or reuse[str(r["sha256"])] for r in rows_in]
     rows.sort(key=lambda row: str(row["sha256"]))
     return pa.Table.from_pylist(rows, schema=ANALYSES_SCHEMA), len(todo)

@@ -51,6 +51,32 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int | None = Field(default=None, ge=1, description="Override the device's batch.")
 
+    # Batch executor ---------------------------------------------------------------------------
+    # Where the per-shard batch assets (analyses, embeddings) run their images: docs/ray.md.
+    executor: Literal["inprocess", "ray"] = Field(
+        default="inprocess",
+        description="'inprocess': in the Dagster step's process (default); 'ray': on a Ray "
+        "cluster, one model-holding actor per worker.",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster: 'host:port' of its GCS (a node of the cluster) or "
+        "'ray://host:10001' (Ray Client). Required with MUGPOS_EXECUTOR=ray.",
+    )
+    ray_actors: int | None = Field(
+        default=None,
+        ge=1,
+        description="Model-holding actors per shard; default: as many as the cluster's free "
+        "CPUs (or GPUs, for GPU actors) allow.",
+    )
+    ray_cpus_per_actor: float = Field(default=1.0, gt=0, description="CPUs each actor holds.")
+    ray_gpus_per_actor: float = Field(
+        default=0.0,
+        ge=0,
+        description="GPUs each actor requests (num_gpus); > 0 makes GPU actors, which then "
+        "choose CUDA with the device resource's batch size and dtype.",
+    )
+
     plan_time_budget_s: float = Field(
         default=1.0,
         gt=0,

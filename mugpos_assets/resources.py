@@ -19,6 +19,7 @@ from mugpos.models.store import ModelStore
 from mugpos.objectstore.base import ObjectStore, open_object_store
 from mugpos.settings import Settings, get_settings
 from mugpos.vectorindex.base import VectorIndex
+from mugpos_assets.ray_executor import ExecutorConfig
 
 
 def resolve_settings(**overrides: Any) -> Settings:
@@ -60,10 +61,33 @@ class ModelStoreResource(dg.ConfigurableResource):
 
 
 class DeviceResource(dg.ConfigurableResource):
-    """The engine's device choice ("H200 resources"): CUDA when present, else the CPU, logged."""
+    """The engine's device choice ("H200 resources"): CUDA when present, else the CPU, logged;
+    and where the batch assets run their images (in this process, or on a Ray cluster whose
+    actors make the same device choice on their own hardware)."""
 
     preference: str = "auto"
     batch_size: int | None = None
+    executor: str | None = None
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_cpus_per_actor: float | None = None
+    ray_gpus_per_actor: float | None = None
+
+    def executor_config(self) -> ExecutorConfig:
+        s = resolve_settings(
+            executor=self.executor,
+            ray_address=self.ray_address,
+            ray_actors=self.ray_actors,
+            ray_cpus_per_actor=self.ray_cpus_per_actor,
+            ray_gpus_per_actor=self.ray_gpus_per_actor,
+        )
+        return ExecutorConfig(
+            kind=s.executor,
+            ray_address=s.ray_address,
+            actors=s.ray_actors,
+            cpus_per_actor=s.ray_cpus_per_actor,
+            gpus_per_actor=s.ray_gpus_per_actor,
+        )
 
     def choose(self, log: Any | None = None) -> DeviceChoice:
         choice = choose_device(self.preference, self.batch_size)  # type: ignore[arg-type]

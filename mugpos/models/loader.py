@@ -61,13 +61,16 @@ def load_embedder(
     store: ModelStore | None = None,
     settings: Settings | None = None,
     device: DeviceChoice | None = None,
+    num_threads: int | None = None,
 ) -> Embedder:
     s = settings or get_settings()
     spec = get_spec(model_id or s.embedder)
     if "embed_image" not in spec.tasks:
         raise ValueError(f"{spec.id} is not an embedder")
     if spec.family == "ssd":
-        det = load_detector(spec.id, store=store, settings=s, device=device)
+        det = load_detector(
+            spec.id, store=store, settings=s, device=device, num_threads=num_threads
+        )
         assert isinstance(det, Embedder)
         return det
     store = store or ModelStore.from_settings(s)

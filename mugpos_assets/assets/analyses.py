@@ -6,6 +6,7 @@ MongoDB in production), where the API's feedback later joins them.
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -13,10 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mugpos.analysis import AnalysisOptions, AnalysisResult
+from mugpos.batching import NamedModel
 from mugpos.corpus import CORPUS_SCHEMA, read_table, write_table
 from mugpos.docstore.base import Collection
 from mugpos.errors import MugposError
 from mugpos.images import decode_image
+from mugpos.models.base import Detector
 from mugpos.models.catalog import get_spec
 from mugpos.models.variant import configured_variant
 from mugpos.rules.repository import RuleRepository
@@ -25,6 +28,8 @@ from mugpos.settings import get_settings
 from mugpos_assets.assets.embeddings import GPU_POOL
 from mugpos_assets.assets.models import model_asset_key
 from mugpos_assets.partitions import shard_partitions
+from mugpos_assets.ray_executor import shard_executor
+from mugpos_assets.ray_worker import WorkerSpec
 from mugpos_assets.resources import (
     CorpusResource,
     DeviceResource,
@@ -72,10 +77,15 @@ def scene_analyses(
 ) -> dg.MaterializeResult:
     shard = context.partition_key
     variant = configured_variant(corpus.settings())
-    detector = variant.wrap(model_store.load_detector(device.choose(context.log)))
+    config = device.executor_config()
+    spec = get_spec(model_store.settings().detector)
+    model: Detector | NamedModel = NamedModel(spec.id, spec.version)
+    if config.kind == "inprocess":  # as before: the model lives in this process
+        model = variant.wrap(model_store.load_detector(device.choose(context.log)))
     images = read_table(corpus.layout().shard_table(shard), CORPUS_SCHEMA)
-    out = analyses_path(corpus, detector.id, shard)
+    out = analyses_path(corpus, model.id, shard)
     previous = pq.read_table(out) if out.is_file() else None
+    started = time.perf_counter()
     with documents.open() as store:
         rules = RuleRepository(store).rule_set()
         options = AnalysisOptions(rules=rules.rules, score_threshold=variant.threshold)
@@ -83,11 +93,22 @@ def scene_analyses(
         def progress(done: int, total: int, rate: float) -> None:
             context.log.info(f"shard {shard}: analysed {done}/{total} images ({rate:.1f}/s)")
 
-        table, computed = analyse_shard(
-            detector, images, previous, options, variant=variant.key, progress=progress
+        worker = WorkerSpec(
+            task="analyses",
+            settings=model_store.settings(),
+            device_preference=device.preference,  # type: ignore[arg-type]
+            batch_size=device.batch_size,
+            variant=variant.key,
+            options=options,
         )
-        write_table(table, out)
-        removed = sync_documents(store.collection(ANALYSES_COLLECTION), table, shard, detector.id)
+        with shard_executor(config, worker, model, context.log, label=f"shard {shard}") as ex:
+            table, computed = analyse_shard(
+                model, images, previous, options, variant=variant.key, progress=progress,
+                runner=ex.runner,
+            )  # fmt: skip
+        elapsed = time.perf_counter() - started
+        write_table(table, out)  # atomic, and only once the whole shard is done
+        removed = sync_documents(store.collection(ANALYSES_COLLECTION), table, shard, model.id)
     mugs = sum(table.column("n_mugs").to_pylist())
     pictures: dict[str, dg.MetadataValue] = {}
     try:
@@ -102,8 +123,10 @@ def scene_analyses(
             "images_with_mugs": sum(table.column("has_mug").to_pylist()),
             "rules": len(rules.rules),
             "documents_removed": removed,
-            "model_id": detector.id,
+            "model_id": model.id,
             "variant": variant.key,
+            "images_per_s": round(computed / elapsed, 2) if computed else 0.0,
+            **ex.metadata(),
             "path": dg.MetadataValue.path(str(out)),
             **pictures,
         }
