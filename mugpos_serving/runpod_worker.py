@@ -95,7 +95,6 @@ class PositionWorker:
         except WorkerStartError:
             close_services(services)
             raise
-        warm_plan_kernel()
         bundle = services.bundle()
         log.warning("worker serving %s (%s) from %s", bundle.cache_tag, bundle.source, source)
         return cls(services)
@@ -172,17 +171,6 @@ class PositionWorker:
         """Stop the Redis probe, close the backends and the pool (at exit; no loop running)."""
         asyncio.run(close_links(self.services))
         close_services(self.services)
-
-
-def warm_plan_kernel() -> None:
-    """Compile (or load) the move search now: a serverless worker's first job would otherwise
-    pay it (1.7 s measured here), while RunPod sends no job before the worker polls."""
-    from mugpos.positioning import search
-
-    if not search.NUMPY_ONLY:
-        from mugpos.positioning.kernel import warm
-
-        warm()
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mugpos.cache import MemoryCache, NullCache
 from mugpos.docstore import DocumentStore, open_document_store
+from mugpos.positioning.search import warm_search
 from mugpos.rules.repository import RuleRepository
 from mugpos.settings import Settings
 from mugpos_serving.auth import TokenCodec
@@ -83,6 +84,7 @@ def build_services(settings: Settings, codec: TokenCodec | None, metrics: Metric
     registry = ModelRegistry(settings, num_threads=threads)
     registry.listeners.append(lambda result, bundle: _on_models(metrics, result, bundle))
     registry.load_initial()
+    warm_search()  # the first planned answer would pay the compile (about 1 s) otherwise
     pool = InferencePool(workers, settings.inference_queue_size, metrics)
     # Each worker thread builds its own interpreter: do it now, not on the first requests.
     bundle = registry.current

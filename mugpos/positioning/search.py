@@ -115,6 +115,15 @@ KERNEL_MAX_PRIMS = 400
 NUMPY_ONLY = False  # tests flip this to compare both paths
 
 
+def warm_search() -> None:
+    """Compile (or load from numba's cache) the move search now, so a server's or a worker's
+    first planned answer does not pay it (0.5 s from the cache, seconds on a first run)."""
+    if not NUMPY_ONLY:
+        from mugpos.positioning.kernel import warm  # numba loads here, not at import
+
+        warm()
+
+
 def _compiled(start: tuple[float, float], cs: ConstraintSet, budget: Budget) -> SearchResult | None:
     """The search in one compiled call, when its worst-case candidate count fits the budget
     (it reports what it really used); ``None`` to fall back to the numpy path."""

@@ -112,10 +112,7 @@ class _Planner:
             if mugs is not None
             else [MugConstraints(frame, prepared, m, b, safety) for m, b in enumerate(self.boxes)]
         )
-        if not search_module.NUMPY_ONLY:
-            from mugpos.positioning.kernel import warm  # numba loads on first plan, not import
-
-            warm()  # compile or load the search kernel before the budget's clock starts
+        search_module.warm_search()  # before the budget's clock starts
         self.budget = Budget(budget or PlanBudget.from_settings())
         self.search = any(p.active for p in prepared)
         margin = safety.margin_pct / 100.0 * frame.short_side
