@@ -82,9 +82,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int, src: Path) -> subprocess.Popen[bytes]:
-    """``mugpos serve`` running the code in ``src`` (its working directory and PYTHONPATH)."""
+def start_server(
+    env: dict[str, str], port: int, src: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """``mugpos serve`` running the code in ``src`` (its working directory and PYTHONPATH),
+    with ``workers`` API processes."""
     cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(port), "--no-access-log"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     env = {**env, "PYTHONPATH": str(src)}
     proc = subprocess.Popen(
         cmd, env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -78,9 +78,11 @@ def link_models(src_home: Path, dest_home: Path) -> None:
 
 
 class Uvicorn:
-    """``mugpos serve`` in a subprocess with the given MUGPOS_* environment."""
+    """``mugpos serve`` in a subprocess with the given MUGPOS_* environment; with ``workers``
+    > 1, gunicorn's master and its worker processes (one process group, stopped together)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")}
@@ -89,12 +91,17 @@ class Uvicorn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
+        return cmd if self.workers == 1 else [*cmd, "--workers", str(self.workers)]
 
     def start(self, timeout_s: float = 90.0) -> Uvicorn:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.command(),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: workers are stopped with it
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -120,6 +127,16 @@ class Uvicorn:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # a worker left behind, if any
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def worker_pids(self) -> set[int]:
+        """The server's child processes (gunicorn's workers) as the kernel sees them now."""
+        assert self.proc is not None
+        pid = self.proc.pid
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return {int(p) for p in text.split()}
 
 
 class RedisServer:
