@@ -207,6 +207,41 @@ async def load(
     }
 
 
+def server_env(
+    home: Path,
+    secret: str,
+    redis_url: str,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> dict[str, str]:
+    """The servers' environment: auth and the Redis rate limit on (a limit no load reaches)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
+        "MUGPOS_HOME": str(home.resolve()),
+        "MUGPOS_JWT_SECRET": secret,
+        "MUGPOS_REDIS_URL": redis_url,
+        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
+        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
+    }
+    if workers:
+        env["MUGPOS_INFERENCE_WORKERS"] = str(workers)
+    if threads:
+        env["MUGPOS_INFERENCE_THREADS"] = str(threads)
+    return env
+
+
+def run_env(base: dict[str, str], tmp: Path, name: str, cache: str) -> dict[str, str]:
+    """One server's own key prefix, document store and index, with the cache on or off."""
+    run = f"{name}-{cache}-{uuid.uuid4().hex[:6]}"
+    return {
+        **base,
+        "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false",
+        "MUGPOS_REDIS_KEY_PREFIX": f"bench-{run}:",
+        "MUGPOS_DOCUMENT_STORE_URI": str(tmp / f"{run}.sqlite3"),
+        "MUGPOS_VECTOR_INDEX_URI": str(tmp / f"{run}-index"),
+    }
+
+
 def cpu_ms(pid: int) -> float:
     """User + system CPU time of a process so far (Linux), to show cost apart from contention."""
     with open(f"/proc/{pid}/stat") as fh:
@@ -259,18 +294,7 @@ def main() -> None:
     secret = secrets.token_urlsafe(48)
     token = TokenCodec(secret).create("bench", ["positions"], 3600)
     tmp = Path(tempfile.mkdtemp(prefix="mugpos-bench-api-"))
-    base_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
-        "MUGPOS_HOME": str(args.home.resolve()),
-        "MUGPOS_JWT_SECRET": secret,
-        "MUGPOS_REDIS_URL": args.redis_url,
-        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
-        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
-    }
-    if args.workers:
-        base_env["MUGPOS_INFERENCE_WORKERS"] = str(args.workers)
-    if args.threads:
-        base_env["MUGPOS_INFERENCE_THREADS"] = str(args.threads)
+    base_env = server_env(args.home, secret, args.redis_url, args.workers, args.threads)
     workers, threads = pool_shape(
         Settings(inference_workers=args.workers, inference_threads=args.threads)
     )
@@ -280,14 +304,7 @@ def main() -> None:
     rows, results = [], {}
     for cache in ("off", "on"):
         for version, src in versions.items():  # alternated: before and after face one machine
-            run = f"{version}-{cache}-{uuid.uuid4().hex[:6]}"
-            env = {
-                **base_env,
-                "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false",
-                "MUGPOS_REDIS_KEY_PREFIX": f"bench-{run}:",
-                "MUGPOS_DOCUMENT_STORE_URI": str(tmp / f"{run}.sqlite3"),
-                "MUGPOS_VECTOR_INDEX_URI": str(tmp / f"{run}-index"),
-            }
+            env = run_env(base_env, tmp, version, cache)
             bodies = miss_bodies if cache == "off" else hit_body
             port = free_port()
             server = start_server(env, port, src)

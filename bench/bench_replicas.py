@@ -19,7 +19,6 @@ import os
 import secrets
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,8 @@ from bench_api import (
     load,
     multipart,
     photo_640x480,
+    run_env,
+    server_env,
     start_server,
 )
 
@@ -55,7 +56,12 @@ def main() -> None:
     ap.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--home", type=Path, default=Path(".mugpos"), help="MUGPOS_HOME (models)")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    ap.add_argument("--inference-workers", type=int, default=None, help="per process")
+    ap.add_argument(
+        "--inference-workers",
+        type=int,
+        default=None,
+        help="per process (default: usable CPUs / processes, as docs/operations.md advises)",
+    )
     args = ap.parse_args()
 
     from mugpos_serving.auth import TokenCodec
@@ -67,29 +73,16 @@ def main() -> None:
     secret = secrets.token_urlsafe(48)
     token = TokenCodec(secret).create("bench", ["positions"], 3600)
     tmp = Path(tempfile.mkdtemp(prefix="mugpos-bench-replicas-"))
-    base_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
-        "MUGPOS_HOME": str(args.home.resolve()),
-        "MUGPOS_JWT_SECRET": secret,
-        "MUGPOS_REDIS_URL": args.redis_url,
-        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
-        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
-    }
-    if args.inference_workers:
-        base_env["MUGPOS_INFERENCE_WORKERS"] = str(args.inference_workers)
+    base_env = server_env(args.home, secret, args.redis_url)
+    cpus = len(os.sched_getaffinity(0))
+    threads = {n: args.inference_workers or max(1, cpus // n) for n in args.processes}
 
     servers = {}
     try:
         for n in args.processes:
             for cache in ("off", "on"):
-                run = f"p{n}-{cache}-{uuid.uuid4().hex[:6]}"
-                env = {
-                    **base_env,
-                    "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false",
-                    "MUGPOS_REDIS_KEY_PREFIX": f"bench-{run}:",
-                    "MUGPOS_DOCUMENT_STORE_URI": str(tmp / f"{run}.sqlite3"),
-                    "MUGPOS_VECTOR_INDEX_URI": str(tmp / f"{run}-index"),
-                }
+                env = run_env(base_env, tmp, f"p{n}", cache)
+                env["MUGPOS_INFERENCE_WORKERS"] = str(threads[n])
                 port = free_port()
                 bodies = [multipart(p) for p in photos] if cache == "off" else [multipart(jpeg)]
                 servers[(n, cache)] = (start_server(env, port, here, workers=n), port, bodies)
@@ -120,7 +113,9 @@ def main() -> None:
     )
     print(
         f"Concurrency {args.concurrency}, keep-alive connections; photo 640x480 JPEG, "
-        f"{len(jpeg)} bytes; auth + Redis rate limit on.\n"
+        f"{len(jpeg)} bytes; auth + Redis rate limit on; inference workers per process: "
+        + ", ".join(f"{n} process(es): {t}" for n, t in threads.items())
+        + ".\n"
     )
     headers = ["processes", "mode", "round", "requests", "errors", "p50 ms", "p95 ms", "req/s",
                "server CPU ms/req"]  # fmt: skip

@@ -181,3 +181,30 @@ def test_a_dead_worker_is_replaced_and_forgotten_by_live_gauges(
     assert victim not in live and set(live) == replicas.worker_pids(), (victim, live)
     # The counters still hold the dead worker's requests: totals never go back.
     assert counter(text1, "/v1/rules", "200") == total0 + answered
+
+
+def test_each_start_gets_an_empty_metrics_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of an earlier start would be summed into this one's counters: a configured
+    directory is emptied, none configured means a new one; prometheus_client switches to
+    multiprocess values even if it was imported before."""
+    from prometheus_client import values
+
+    from mugpos_serving.replicas import ENV, prepare_metrics_dir
+
+    monkeypatch.setattr(values, "ValueClass", values.ValueClass)  # restored afterwards
+    monkeypatch.setenv(ENV, "unset-after-the-test")  # records the original, to restore it
+    configured = tmp_path / "metrics"
+    (configured / "old").mkdir(parents=True)
+    (configured / "counter_123.db").write_bytes(b"stale")
+    path, owned = prepare_metrics_dir(configured)
+    assert (path, owned) == (configured, False) and list(configured.iterdir()) == []
+    assert os.environ[ENV] == str(configured)
+    assert values.ValueClass.__name__ == "MmapedValue"  # the multiprocess kind
+    made, owned = prepare_metrics_dir(None)
+    try:
+        assert owned and made.is_dir() and list(made.iterdir()) == [] and made != configured
+        assert os.environ[ENV] == str(made)
+    finally:
+        made.rmdir()
