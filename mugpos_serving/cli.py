@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 help="API processes behind the one address (gunicorn with uvicorn workers when "
                 "more than 1). Each loads the models and runs its own inference threads "
-                "(MUGPOS_INFERENCE_WORKERS); the cache and rate limits are shared through "
+                "(MUGPOS_INFERENCE_WORKERS; unset, cores / N each); the cache and rate limits "
+                "are shared through "
                 "MUGPOS_REDIS_URL, metrics through PROMETHEUS_MULTIPROC_DIR.",
             ),
         ] = 1,
@@ -74,6 +75,7 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 access_log=access_log,
                 metrics_dir=settings.prometheus_multiproc_dir,
+                inference_workers=settings.inference_workers,
             )
             return
         if settings.prometheus_multiproc_dir is not None:  # set by hand: start it empty too

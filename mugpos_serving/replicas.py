@@ -7,10 +7,10 @@ a dead worker in the metric files (prometheus_client's ``mark_process_dead``) wh
 and gunicorn restarts it, times out a hung worker (heartbeat) and stops gracefully.
 
 The workers share nothing in memory: each loads the models and has its own inference threads
-(``MUGPOS_INFERENCE_WORKERS``). What must agree across them lives in Redis (the result cache,
-the rate limit's sliding window) or in the metric files of ``PROMETHEUS_MULTIPROC_DIR``, which
-is emptied, or made, before the first worker starts and set before any of them imports
-prometheus_client.
+(``MUGPOS_INFERENCE_WORKERS``; unset, the cores are shared out among the processes). What
+must agree across them lives in Redis (the result cache, the rate limit's sliding window) or
+in the metric files of ``PROMETHEUS_MULTIPROC_DIR``, which is emptied, or made, before the
+first worker starts and set before any of them imports prometheus_client.
 """
 
 from __future__ import annotations
@@ -67,10 +67,13 @@ def prepare_metrics_dir(configured: Path | None) -> tuple[Path, bool]:
 class ApiServer(BaseApplication):  # type: ignore[misc]
     """gunicorn's master, configured in code (no config file), loading ``create_app``."""
 
-    def __init__(self, options: dict[str, Any], metrics_dir: Path, owned: bool) -> None:
+    def __init__(
+        self, options: dict[str, Any], metrics_dir: Path, owned: bool, overrides: dict[str, Any]
+    ) -> None:
         self.options = options
         self.metrics_dir = metrics_dir
         self.owned = owned
+        self.overrides = overrides
         super().__init__()
 
     def load_config(self) -> None:
@@ -82,7 +85,8 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
         from mugpos.settings import get_settings
         from mugpos_serving.app import create_app
 
-        update = {"prometheus_multiproc_dir": self.metrics_dir}  # read before it was set
+        # The settings were read before the directory was set (the master checked them).
+        update = {"prometheus_multiproc_dir": self.metrics_dir, **self.overrides}
         return create_app(get_settings().model_copy(update=update))
 
     def _child_exit(self, server: Any, worker: Any) -> None:
@@ -98,10 +102,17 @@ def serve_replicas(
     workers: int,
     access_log: bool,
     metrics_dir: Path | None,
+    inference_workers: int | None = None,
     graceful_timeout_s: int = 10,
 ) -> None:
-    """Run ``workers`` API processes on ``host:port`` until stopped (SIGTERM, SIGINT)."""
+    """Run ``workers`` API processes on ``host:port`` until stopped (SIGTERM, SIGINT).
+
+    Without ``inference_workers`` (``MUGPOS_INFERENCE_WORKERS``) each process gets an equal
+    share of the cores, not all of them: N processes x one thread per core would only queue."""
+    from mugpos_serving.workers import usable_cores
+
     path, owned = prepare_metrics_dir(metrics_dir)
+    overrides = {"inference_workers": inference_workers or max(1, usable_cores() // workers)}
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -116,7 +127,7 @@ def serve_replicas(
     }
     master = os.getpid()
     try:
-        ApiServer(options, path, owned).run()
+        ApiServer(options, path, owned, overrides).run()
     finally:  # workers leave through here too (SystemExit after the fork): master only
         if owned and os.getpid() == master:
             with contextlib.suppress(OSError):
