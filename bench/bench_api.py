@@ -14,6 +14,7 @@ per mode, so before and after face the same machine. Prints Markdown tables and 
 
     .venv/bin/python bench/bench_api.py --requests 2000
     .venv/bin/python bench/bench_api.py --requests 800 --concurrency 1 16 --baseline /tmp/before
+    .venv/bin/python bench/bench_api.py --modes on --rounds 3 --baseline /tmp/before  # hits A/B
 """
 
 from __future__ import annotations
@@ -274,6 +275,10 @@ def main() -> None:
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     ap.add_argument("--workers", type=int, default=None, help="MUGPOS_INFERENCE_WORKERS")
     ap.add_argument("--threads", type=int, default=None, help="MUGPOS_INFERENCE_THREADS")
+    ap.add_argument("--modes", nargs="+", choices=["off", "on"], default=["off", "on"])
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="repeat each mode, alternating the servers again"
+    )
     ap.add_argument(
         "--baseline", type=Path, default=None, help="a checkout of the code to compare against"
     )
@@ -302,7 +307,8 @@ def main() -> None:
     raw_p50, raw_p95 = float(np.percentile(raw, 50)), float(np.percentile(raw, 95))
 
     rows, results = [], {}
-    for cache in ("off", "on"):
+    rounds = [(cache, k) for cache in args.modes for k in range(1, args.rounds + 1)]
+    for cache, k in rounds:
         for version, src in versions.items():  # alternated: before and after face one machine
             env = run_env(base_env, tmp, version, cache)
             bodies = miss_bodies if cache == "off" else hit_body
@@ -318,7 +324,7 @@ def main() -> None:
                     results[(version, cache, c)] = r
                     rows.append(
                         [
-                            version,
+                            version if args.rounds == 1 else f"{version} (round {k})",
                             f"cache {cache}",
                             c,
                             args.requests,
