@@ -78,11 +78,9 @@ def link_models(src_home: Path, dest_home: Path) -> None:
 
 
 class Uvicorn:
-    """``mugpos serve`` in a subprocess with the given MUGPOS_* environment; with ``workers``
-    > 1, gunicorn's master and its worker processes (one process group, stopped together)."""
+    """``mugpos serve`` in a subprocess with the given MUGPOS_* environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
-        self.workers = workers
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")}
@@ -91,8 +89,7 @@ class Uvicorn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
-        return cmd if self.workers == 1 else [*cmd, "--workers", str(self.workers)]
+        return [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(self.port)]
 
     def start(self, timeout_s: float = 90.0) -> Uvicorn:
         log = self.log_path.open("ab")

@@ -26,6 +26,14 @@ pytestmark = pytest.mark.slow
 LIMIT = 40  # per principal and minute on this server
 
 
+class Replicas(Uvicorn):
+    """``mugpos serve --workers 2``: gunicorn's master and two workers, one process group
+    (the helper stops the whole group)."""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--workers", "2"]
+
+
 @pytest.fixture(scope="module")
 def replicas(serving_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Uvicorn]:
     tmp = tmp_path_factory.mktemp("replicas")
@@ -34,7 +42,7 @@ def replicas(serving_home: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "MUGPOS_RATE_LIMIT_PER_MINUTE": str(LIMIT),
         "MUGPOS_INFERENCE_WORKERS": "1",
     }
-    server = Uvicorn(env, tmp / "server.log", workers=2).start()
+    server = Replicas(env, tmp / "server.log").start()
     deadline = time.monotonic() + 60  # /healthz answers once one worker is up: wait for both
     while len(per_process(server)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
