@@ -41,6 +41,7 @@ WINDOW_S = 60
 # KEYS[1] the log (member "<id>:<cost>", score: admission time in µs), KEYS[2] its total.
 # ARGV: window µs, limit, cost, a unique id. Returns {allowed 0|1, total, retry-after µs}.
 _SCRIPT = """
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before writes (< 5)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window, limit, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
