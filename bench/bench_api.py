@@ -14,6 +14,7 @@ per mode, so before and after face the same machine. Prints Markdown tables and 
 
     .venv/bin/python bench/bench_api.py --requests 2000
     .venv/bin/python bench/bench_api.py --requests 800 --concurrency 1 16 --baseline /tmp/before
+    .venv/bin/python bench/bench_api.py --modes on --rounds 3 --baseline /tmp/before  # hits A/B
 """
 
 from __future__ import annotations
@@ -82,9 +83,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int, src: Path) -> subprocess.Popen[bytes]:
-    """``mugpos serve`` running the code in ``src`` (its working directory and PYTHONPATH)."""
+def start_server(
+    env: dict[str, str], port: int, src: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """``mugpos serve`` running the code in ``src`` (its working directory and PYTHONPATH),
+    with ``workers`` API processes."""
     cmd = [sys.executable, "-m", "mugpos.cli", "serve", "--port", str(port), "--no-access-log"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     env = {**env, "PYTHONPATH": str(src)}
     proc = subprocess.Popen(
         cmd, env=env, cwd=src, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -202,6 +208,41 @@ async def load(
     }
 
 
+def server_env(
+    home: Path,
+    secret: str,
+    redis_url: str,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> dict[str, str]:
+    """The servers' environment: auth and the Redis rate limit on (a limit no load reaches)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
+        "MUGPOS_HOME": str(home.resolve()),
+        "MUGPOS_JWT_SECRET": secret,
+        "MUGPOS_REDIS_URL": redis_url,
+        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
+        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
+    }
+    if workers:
+        env["MUGPOS_INFERENCE_WORKERS"] = str(workers)
+    if threads:
+        env["MUGPOS_INFERENCE_THREADS"] = str(threads)
+    return env
+
+
+def run_env(base: dict[str, str], tmp: Path, name: str, cache: str) -> dict[str, str]:
+    """One server's own key prefix, document store and index, with the cache on or off."""
+    run = f"{name}-{cache}-{uuid.uuid4().hex[:6]}"
+    return {
+        **base,
+        "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false",
+        "MUGPOS_REDIS_KEY_PREFIX": f"bench-{run}:",
+        "MUGPOS_DOCUMENT_STORE_URI": str(tmp / f"{run}.sqlite3"),
+        "MUGPOS_VECTOR_INDEX_URI": str(tmp / f"{run}-index"),
+    }
+
+
 def cpu_ms(pid: int) -> float:
     """User + system CPU time of a process so far (Linux), to show cost apart from contention."""
     with open(f"/proc/{pid}/stat") as fh:
@@ -234,6 +275,10 @@ def main() -> None:
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     ap.add_argument("--workers", type=int, default=None, help="MUGPOS_INFERENCE_WORKERS")
     ap.add_argument("--threads", type=int, default=None, help="MUGPOS_INFERENCE_THREADS")
+    ap.add_argument("--modes", nargs="+", choices=["off", "on"], default=["off", "on"])
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="repeat each mode, alternating the servers again"
+    )
     ap.add_argument(
         "--baseline", type=Path, default=None, help="a checkout of the code to compare against"
     )
@@ -254,18 +299,7 @@ def main() -> None:
     secret = secrets.token_urlsafe(48)
     token = TokenCodec(secret).create("bench", ["positions"], 3600)
     tmp = Path(tempfile.mkdtemp(prefix="mugpos-bench-api-"))
-    base_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MUGPOS_")},
-        "MUGPOS_HOME": str(args.home.resolve()),
-        "MUGPOS_JWT_SECRET": secret,
-        "MUGPOS_REDIS_URL": args.redis_url,
-        "MUGPOS_RATE_LIMIT_PER_MINUTE": "1000000",
-        "MUGPOS_INFERENCE_QUEUE_SIZE": "64",
-    }
-    if args.workers:
-        base_env["MUGPOS_INFERENCE_WORKERS"] = str(args.workers)
-    if args.threads:
-        base_env["MUGPOS_INFERENCE_THREADS"] = str(args.threads)
+    base_env = server_env(args.home, secret, args.redis_url, args.workers, args.threads)
     workers, threads = pool_shape(
         Settings(inference_workers=args.workers, inference_threads=args.threads)
     )
@@ -273,16 +307,10 @@ def main() -> None:
     raw_p50, raw_p95 = float(np.percentile(raw, 50)), float(np.percentile(raw, 95))
 
     rows, results = [], {}
-    for cache in ("off", "on"):
+    rounds = [(cache, k) for cache in args.modes for k in range(1, args.rounds + 1)]
+    for cache, k in rounds:
         for version, src in versions.items():  # alternated: before and after face one machine
-            run = f"{version}-{cache}-{uuid.uuid4().hex[:6]}"
-            env = {
-                **base_env,
-                "MUGPOS_CACHE_ENABLED": "true" if cache == "on" else "false",
-                "MUGPOS_REDIS_KEY_PREFIX": f"bench-{run}:",
-                "MUGPOS_DOCUMENT_STORE_URI": str(tmp / f"{run}.sqlite3"),
-                "MUGPOS_VECTOR_INDEX_URI": str(tmp / f"{run}-index"),
-            }
+            env = run_env(base_env, tmp, version, cache)
             bodies = miss_bodies if cache == "off" else hit_body
             port = free_port()
             server = start_server(env, port, src)
@@ -296,7 +324,7 @@ def main() -> None:
                     results[(version, cache, c)] = r
                     rows.append(
                         [
-                            version,
+                            version if args.rounds == 1 else f"{version} (round {k})",
                             f"cache {cache}",
                             c,
                             args.requests,

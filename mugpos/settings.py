@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         description="A Redis call slower than this counts as a strike; three in a row open the "
         "breaker (requests then skip Redis until a probe is fast again).",
     )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus_client's own variable (no MUGPOS_ prefix): where API server "
+        "processes keep their metric files. `mugpos serve` empties it at each start; with "
+        "--workers > 1 and none set it makes a fresh temporary one (removed at exit).",
+    )
     token_max_ttl_s: int = Field(
         default=30 * 86400, ge=1, description="Longest token lifetime (exp - iat) accepted."
     )

@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if codec is None:
         log.warning("AUTH IS DISABLED (MUGPOS_AUTH_DISABLED): every request is accepted")
     _tune_allocator()
-    metrics = Metrics()  # one registry per app
+    metrics = Metrics(settings.prometheus_multiproc_dir)  # one registry per app
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -39,29 +39,56 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int,
             typer.Option(
-                help="Server processes. Each loads the models and runs its own inference "
-                "threads (MUGPOS_INFERENCE_WORKERS); one per machine is usually right."
+                min=1,
+                help="API processes behind the one address (gunicorn with uvicorn workers when "
+                "more than 1). Each loads the models and runs its own inference threads "
+                "(MUGPOS_INFERENCE_WORKERS; unset, cores / N each); the cache and rate limits "
+                "are shared through "
+                "MUGPOS_REDIS_URL, metrics through PROMETHEUS_MULTIPROC_DIR.",
             ),
         ] = 1,
         access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     ) -> None:
-        """Run the positioning API (uvicorn)."""
-        import uvicorn
-
+        """Run the positioning API (uvicorn; gunicorn + uvicorn workers with --workers > 1)."""
         from mugpos.settings import get_settings
         from mugpos_serving.auth import AuthConfigError, TokenCodec
 
+        settings = get_settings()
         try:
-            TokenCodec.from_settings(get_settings())  # fail here, not in every worker
+            TokenCodec.from_settings(settings)  # fail here, not in every worker
         except AuthConfigError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
+        if workers > 1 and settings.redis_url is None:
+            typer.secho(
+                "warning: no MUGPOS_REDIS_URL: each process keeps its own cache and rate limit "
+                f"(a client may get {workers} times the limit)",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+        if workers > 1:
+            from mugpos_serving.replicas import serve_replicas
+
+            serve_replicas(
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=access_log,
+                metrics_dir=settings.prometheus_multiproc_dir,
+                inference_workers=settings.inference_workers,
+            )
+            return
+        if settings.prometheus_multiproc_dir is not None:  # set by hand: start it empty too
+            from mugpos_serving.replicas import prepare_metrics_dir
+
+            prepare_metrics_dir(settings.prometheus_multiproc_dir)
+        import uvicorn
+
         uvicorn.run(
             "mugpos_serving.app:create_app",
             factory=True,
             host=host,
             port=port,
-            workers=workers,
             access_log=access_log,
             proxy_headers=False,
             server_header=False,

@@ -183,6 +183,8 @@ class ServingMiddleware:
         labels = (scope.get("method", "?"), template, str(status))
         self.metrics.requests.labels(*labels).inc()
         self.metrics.latency.labels(*labels).observe(seconds)
+        if scope["path"].startswith(API_PREFIX):
+            self.metrics.process_requests.inc()
 
 
 async def charge(services: Any, state: dict[str, Any], key: str, cost: int) -> None:

@@ -1,25 +1,36 @@
-"""Per-principal rate limits: a fixed one-minute window in Redis, per process when Redis is
-down or slow.
+"""Per-principal rate limits: a sliding one-minute window in Redis, exact across server
+processes; per process when Redis is down or slow.
 
 The key is the caller (the token's subject, so one principal's many tokens share one budget;
 the client address without auth), and the count is the work asked for: a request counts one,
-a batch of 16 images counts 16. Redis keeps one counter per key and window (``INCRBY`` and
-``PEXPIRE`` in one Lua call, so a counter can never be left without an expiry), awaited on the
-event loop. To keep a Redis round trip off every request, only a key's first request in each
-window is counted in Redis at once; later ones are counted here and sent in one pipelined
-batch every ``FLUSH_S``, and each decision adds this process's unsent count to the window's
-total as Redis last reported it (other processes' counts included). Several server processes
-may so overshoot a limit by what they admit in one flush interval. While the breaker in
-:class:`~mugpos_serving.redislink.AsyncRedisLink` is open the same limit is enforced per
-process instead: with N server processes a client may then get up to N times the limit, which
-is the price of not failing requests while Redis is away.
+a batch of 16 images counts 16. A request is admitted when the work admitted for its key in
+the last 60 seconds, plus its own, stays within the limit.
+
+In Redis each key has a log of its admitted requests (a sorted set scored by time, each member
+carrying its cost) and a running total beside it. One Lua script, so one round trip awaited
+on the event loop, does the whole decision atomically: it drops the entries that left the
+window (subtracting their costs), admits and logs the request or refuses it, and on a refusal
+works out when enough cost leaves the window for it to pass (``Retry-After``). Redis runs one
+script at a time, so however many server processes (or machines) share the Redis, no two
+decisions interleave and the limit holds exactly: N units admitted, the next refused. Time is
+the Redis server's clock (``TIME``), so the processes' clocks need not agree. Refused requests
+are not logged: a client that keeps knocking is let in again as soon as its old requests age
+out. A key holds at most ``limit`` entries (each costs at least one), and both keys expire one
+window after its last admission. If the total is ever lost (an evicting Redis) the script sums
+the log again.
+
+While the breaker in :class:`~mugpos_serving.redislink.AsyncRedisLink` is open the same limit
+is enforced per process (a fixed one-minute window, no Redis): with N server processes a
+client may then get up to N times the limit, which is the price of not failing requests while
+Redis is away.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import itertools
 import math
+import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -27,11 +38,48 @@ from dataclasses import dataclass
 from mugpos_serving.redislink import AsyncRedisLink
 
 WINDOW_S = 60
-FLUSH_S = 0.1
+# KEYS[1] the log (member "<id>:<cost>", score: admission time in µs), KEYS[2] its total.
+# ARGV: window µs, limit, cost, a unique id. Returns {allowed 0|1, total, retry-after µs}.
 _SCRIPT = """
-local n = redis.call('INCRBY', KEYS[1], ARGV[2])
-if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before writes (< 5)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window, limit, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local cutoff = now - window
+local function cost_of(member) return tonumber(string.match(member, ':(%d+)$')) end
+local total = tonumber(redis.call('GET', KEYS[2]))
+if total == nil then
+  total = 0
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. cutoff, '+inf')) do
+    total = total + cost_of(m)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+else
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+  if #gone > 0 then
+    for _, m in ipairs(gone) do total = total - cost_of(m) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+  end
+end
+if total + cost <= limit then
+  total = total + cost
+  redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. cost)
+  local ttl = math.floor(window / 1000) + 1000
+  redis.call('SET', KEYS[2], total, 'PX', ttl)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {1, total, 0}
+end
+if cost > limit then return {0, total, window} end
+local need, freed, offset = total + cost - limit, 0, 0
+while true do
+  local page = redis.call('ZRANGE', KEYS[1], offset, offset + 63, 'WITHSCORES')
+  if #page == 0 then return {0, total, window} end
+  for i = 1, #page, 2 do
+    freed = freed + cost_of(page[i])
+    if freed >= need then return {0, total, tonumber(page[i + 1]) + window - now} end
+  end
+  offset = offset + 64
+end
 """
 
 
@@ -53,7 +101,7 @@ class Decision:
 
 
 class LocalWindow:
-    """Fixed windows in this process; old windows are swept as new ones start."""
+    """Fixed windows in this process (the fallback); old windows are swept as new ones start."""
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
@@ -77,18 +125,15 @@ class RateLimiter:
         link: AsyncRedisLink | None = None,
         *,
         prefix: str = "mugpos:rl:",
-        flush_s: float = FLUSH_S,
     ) -> None:
         self.per_minute = per_minute
         self.prefix = prefix
         self.link = link
-        self.flush_s = flush_s
         self.local = LocalWindow()
         self._script = link.client.register_script(_SCRIPT) if link is not None else None
-        self._known: dict[str, tuple[int, int]] = {}  # key -> (window, total in Redis)
-        self._unsent: dict[str, tuple[int, int]] = {}  # key -> (window, counted here only)
-        self._sending: dict[str, tuple[int, int]] = {}  # a flush on its way to Redis
-        self._flusher: asyncio.Task[None] | None = None
+        # Log members must be unique across processes and machines: random per process.
+        self._origin = f"{os.getpid()}.{secrets.token_hex(4)}"
+        self._seq = itertools.count()
 
     @property
     def backend(self) -> str:
@@ -102,83 +147,42 @@ class RateLimiter:
         """Count ``cost`` units of work for ``key`` and say whether they may proceed."""
         if self.per_minute == 0:
             return Decision(True, 0, 0, 0, "off")
-        now = time.time()
-        window = int(now // WINDOW_S)
-        counted = await self._redis_count(key, window, cost) if self.backend == "redis" else None
-        backend = "redis" if counted is not None else "local"
-        if counted is None:
-            n, reset_s = self.local.hit(key, now, cost)
-        else:
-            n, reset_s = counted, (window + 1) * WINDOW_S - now
+        if self.backend == "redis":
+            reply = await self._redis_hit(key, cost)
+            if reply is not None:
+                allowed, total, retry_us = reply
+                return Decision(
+                    allowed=allowed,
+                    limit=self.per_minute,
+                    remaining=max(0, self.per_minute - total),
+                    retry_after_s=max(1, math.ceil(retry_us / 1e6)),
+                    backend="redis",
+                )
+        n, reset_s = self.local.hit(key, time.time(), cost)
         return Decision(
             allowed=n <= self.per_minute,
             limit=self.per_minute,
             remaining=max(0, self.per_minute - n),
             retry_after_s=max(1, math.ceil(reset_s)),
-            backend=backend,
+            backend="local",
         )
 
-    async def _redis_count(self, key: str, window: int, cost: int) -> int | None:
-        """The window's count for ``key`` including this hit, or None when Redis is away."""
-        known = self._known.get(key)
-        if known is None or known[0] != window:
-            total = await self._incr({key: (window, cost)})
-            if total is None:
-                return None
-            return total[key]
-        unsent = self._unsent.get(key)
-        pending = (unsent[1] if unsent is not None and unsent[0] == window else 0) + cost
-        self._unsent[key] = (window, pending)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush_soon())
-        sending = self._sending.get(key)
-        in_flight = sending[1] if sending is not None and sending[0] == window else 0
-        return known[1] + in_flight + pending
-
-    async def _incr(self, counts: dict[str, tuple[int, int]]) -> dict[str, int] | None:
-        """Add the counts in Redis (one pipelined round trip); remember the totals."""
+    async def _redis_hit(self, key: str, cost: int) -> tuple[bool, int, int] | None:
+        """The script's decision (one round trip), or None when Redis is away."""
         script = self._script
         assert script is not None and self.link is not None
-        items = list(counts.items())
+        # One hash tag: both keys land on one slot in a Redis Cluster (a script needs that).
+        base = f"{self.prefix}{{{key}}}"
+        member = f"{self._origin}.{next(self._seq)}"
+        args = [WINDOW_S * 1_000_000, self.per_minute, cost, member]
 
-        async def send(client) -> list:  # type: ignore[no-untyped-def]
-            pipe = client.pipeline(transaction=False)
-            for key, (window, n) in items:
-                await script(
-                    keys=[f"{self.prefix}{key}:{window}"],
-                    args=[WINDOW_S * 1000 + 1000, n],
-                    client=pipe,
-                )
-            return await pipe.execute()  # type: ignore[no-any-return]
+        async def run(client):  # type: ignore[no-untyped-def]
+            return await script(keys=[f"{base}:log", f"{base}:n"], args=args, client=client)
 
-        replies = await self.link.call(send, None)
-        if replies is None:
+        reply = await self.link.call(run, None)
+        if reply is None:
             return None
-        totals = {}
-        for (key, (window, _)), reply in zip(items, replies, strict=True):
-            totals[key] = int(reply)
-            self._known[key] = (window, int(reply))
-        return totals
-
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self.flush_s)
-        unsent, self._unsent = self._unsent, {}
-        current = int(time.time() // WINDOW_S)
-        for key in [k for k, (w, _) in self._known.items() if w < current - 1]:
-            del self._known[key]  # keys of finished windows
-        if unsent:
-            self._sending = unsent
-            try:
-                await self._incr(unsent)
-            finally:
-                self._sending = {}
+        return bool(int(reply[0])), int(reply[1]), int(reply[2])
 
     async def close(self) -> None:
-        """Send what is still unsent (best effort) and stop the flusher."""
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-        if self._unsent and self.backend == "redis":
-            unsent, self._unsent = self._unsent, {}
-            await self._incr(unsent)
+        """Nothing is held back any more (every decision is made in Redis at once)."""

@@ -153,9 +153,12 @@ def _on_models(metrics: Metrics, result: str, bundle: ModelBundle | None) -> Non
     metrics.model_reloads.labels(result).inc()
     if bundle is None:
         return
-    metrics.model_info.clear()
-    for role, model in (("detector", bundle.detector), ("embedder", bundle.embedder)):
-        metrics.model_info.labels(role, model.id, model.version, bundle.source).set(1)
+    metrics.serve_models(
+        [
+            (role, model.id, model.version, bundle.source)
+            for role, model in (("detector", bundle.detector), ("embedder", bundle.embedder))
+        ]
+    )
 
 
 async def watch(services: Services) -> None:

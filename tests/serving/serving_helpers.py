@@ -105,7 +105,11 @@ class Uvicorn:
     def start(self, timeout_s: float = 90.0) -> Uvicorn:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.command(),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: workers are stopped with it
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -131,6 +135,16 @@ class Uvicorn:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # a worker left behind, if any
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def worker_pids(self) -> set[int]:
+        """The server's child processes (gunicorn's workers) as the kernel sees them now."""
+        assert self.proc is not None
+        pid = self.proc.pid
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return {int(p) for p in text.split()}
 
 
 class RedisServer:

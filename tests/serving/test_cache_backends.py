@@ -89,26 +89,68 @@ def test_a_busy_event_loop_does_not_open_the_breaker(own_redis: RedisServer) -> 
 
 
 def test_rate_limits_add_up_across_processes(own_redis: RedisServer) -> None:
-    """Two server processes (two limiters on one Redis): counts sent in batches still add up
-    to one budget per principal and window."""
+    """Two server processes (two limiters with their own Redis connections): one sliding
+    window per principal, exact whatever the interleaving; a batch costs its images; a refusal
+    says when enough has aged out, and is itself not counted."""
     import asyncio
 
     from mugpos_serving.ratelimit import RateLimiter
     from mugpos_serving.redislink import AsyncRedisLink
 
-    async def scenario() -> list[bool]:
+    async def scenario() -> None:
         links = [AsyncRedisLink(own_redis.url) for _ in range(2)]
-        a, b = (RateLimiter(10, link, prefix="rl-test:", flush_s=0.05) for link in links)
+        a, b = (RateLimiter(10, link, prefix="rl-test:") for link in links)
         try:
-            first = [(await a.hit("sub:alice")).allowed for _ in range(6)]
-            await asyncio.sleep(0.3)  # a's batch has reached Redis
-            second = [(await b.hit("sub:alice")).allowed for _ in range(5)]
-            assert (await b.hit("sub:bob")).allowed  # another principal, another budget
-            return first + second
+            both = await asyncio.gather(*(x.hit("sub:alice") for _ in range(4) for x in (a, b)))
+            assert [d.allowed for d in both] == [True] * 8
+            assert sorted(d.remaining for d in both) == list(range(2, 10))
+            assert all(d.backend == "redis" for d in both)
+            batch = await a.hit("sub:alice", 3)  # 8 + 3 > 10: refused whole, not counted
+            assert not batch.allowed and batch.remaining == 2
+            assert 1 <= batch.retry_after_s <= 60
+            assert [(await x.hit("sub:alice", 1)).allowed for x in (b, a, b)] == [
+                True, True, False
+            ]  # fmt: skip
+            assert (await a.hit("sub:bob", 10)).allowed  # another principal, another budget
+            assert not (await b.hit("sub:carol", 11)).allowed  # larger than the limit: never
         finally:
-            for limiter in (a, b):
-                await limiter.close()
             for link in links:
                 await link.close()
 
-    assert asyncio.run(scenario()) == [True] * 10 + [False]
+    asyncio.run(scenario())
+
+
+def test_the_window_slides(own_redis: RedisServer) -> None:
+    """Requests leave the window one by one as they age (not all at a minute boundary), and
+    the total survives losing its key (it is summed from the log again)."""
+    import asyncio
+
+    import redis
+
+    from mugpos_serving import ratelimit
+    from mugpos_serving.redislink import AsyncRedisLink
+
+    async def scenario() -> None:
+        link = AsyncRedisLink(own_redis.url)
+        limiter = ratelimit.RateLimiter(3, link, prefix="rl-slide:")
+        try:
+            assert (await limiter.hit("k")).allowed
+            await asyncio.sleep(0.4)
+            assert (await limiter.hit("k", 2)).allowed
+            refused = await limiter.hit("k")
+            assert not refused.allowed and refused.remaining == 0
+            # The first request (cost 1) leaves first: the refusal waits for it alone.
+            redis.Redis(port=own_redis.port).delete("rl-slide:{k}:n")  # the total is lost
+            assert not (await limiter.hit("k")).allowed  # ... and summed from the log again
+            await asyncio.sleep(0.7)  # only the first entry has aged out (window 1 s here)
+            assert (await limiter.hit("k")).allowed
+            assert not (await limiter.hit("k")).allowed
+        finally:
+            await link.close()
+
+    saved = ratelimit.WINDOW_S
+    ratelimit.WINDOW_S = 1  # a one-second window, so the test sees it slide
+    try:
+        asyncio.run(scenario())
+    finally:
+        ratelimit.WINDOW_S = saved
