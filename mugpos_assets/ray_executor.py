@@ -15,6 +15,7 @@ cluster, and connects whenever a step holds the resource, in-process runs includ
 from __future__ import annotations
 
 import itertools
+import socket
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -36,6 +37,8 @@ IN_FLIGHT_PER_ACTOR = 2
 # How long actors may take to be placed and load their model (an autoscaling cluster may
 # first have to add a node) before the step fails saying what they asked for.
 ACTOR_START_TIMEOUT_S = 600.0
+# How long the cluster address may take to accept a TCP connection.
+CONNECT_TIMEOUT_S = 5.0
 
 
 class ExecutorConfig(BaseModel):
@@ -72,6 +75,22 @@ def actor_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=drop)
 
 
+def check_reachable(address: str, label: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail at once when nothing listens at the cluster address: ``ray.init`` would otherwise
+    retry an unreachable GCS for minutes before it gives up."""
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: left to Ray
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise dg.Failure(
+            f"{label}: the Ray cluster at {address} (MUGPOS_RAY_ADDRESS) is not reachable "
+            f"({exc}); start it, fix the address, or set MUGPOS_EXECUTOR=inprocess"
+        ) from exc
+
+
 class RayShardExecutor:
     """One shard's Ray session: connect, start actors on the first batch, run, clean up.
 
@@ -103,6 +122,7 @@ class RayShardExecutor:
         import ray
 
         if not ray.is_initialized():
+            check_reachable(self.config.ray_address or "", self.label)
             ray.init(
                 address=self.config.ray_address,
                 namespace="mugpos",

@@ -273,3 +273,26 @@ def test_actor_without_its_model_fails_the_step_saying_why(
     assert "ray actor failed to start" in message and "is unavailable" in message
     assert embeddings_out.read_bytes() == before  # the previous output is left as it was
     write_table(embeddings, embeddings_out)
+
+
+def test_an_unreachable_cluster_fails_fast_saying_so(
+    inprocess, free_port: Callable[[], int]
+) -> None:  # type: ignore[no-untyped-def]
+    """Nothing listens at the address: the step fails within seconds (ray.init alone retries
+    for minutes) and the shard's previous output stays as it was."""
+    home, _analyses, embeddings = inprocess
+    address = f"127.0.0.1:{free_port()}"
+    res = resources(home, home / "unused-store", executor="ray", ray_address=address)
+    _, embeddings_out = outputs(home)
+    write_table(embeddings.slice(1), embeddings_out)  # one image left to embed: it connects
+    before = embeddings_out.read_bytes()
+    started = time.monotonic()
+    failed = dg.materialize(
+        [image_embeddings], resources=res, partition_key=SHARD, raise_on_error=False
+    )
+    assert not failed.success and time.monotonic() - started < 30
+    failure = next(e for e in failed.all_events if e.is_step_failure)
+    message = str(failure.event_specific_data.error.message)  # type: ignore[union-attr]
+    assert f"Ray cluster at {address}" in message and "not reachable" in message
+    assert embeddings_out.read_bytes() == before
+    write_table(embeddings, embeddings_out)
