@@ -9,6 +9,11 @@ started here with ``--num-cpus 2`` (so both use the same 2 cores), one actor per
 includes connecting, starting the actors and loading the model in each. The shard is
 generated desk scenes (640x480 JPEG); its table is written directly (ingest is not timed).
 Rounds alternate in-process and Ray; outputs are compared row by row at the end.
+
+``--ray-data`` adds a third contender: the same engine batches through Ray Data
+(``map_batches`` over a pool of the same model-holding workers, order preserved), timed for
+the compute alone (no Dagster step around it), so it can be weighed against the actors that
+the executor uses.
 """
 
 from __future__ import annotations
@@ -29,14 +34,19 @@ from _common import command_line, machine, markdown_table, offline_env
 offline_env()
 
 from evaluation.scenes import generate_scene  # noqa: E402
+from mugpos.analysis import AnalysisOptions  # noqa: E402
 from mugpos.corpus import CORPUS_SCHEMA, CorpusLayout, write_table  # noqa: E402
 from mugpos.embeddings import vectors_of  # noqa: E402
 from mugpos.images import encode_jpeg, sha256_bytes  # noqa: E402
 from mugpos.models.loader import load_detector  # noqa: E402
+from mugpos.models.variant import configured_variant  # noqa: E402
+from mugpos.rules.repository import RuleRepository  # noqa: E402
+from mugpos.scene_analyses import ANALYSIS_BATCH  # noqa: E402
 from mugpos.settings import Settings  # noqa: E402
 from mugpos_assets.assets.analyses import scene_analyses  # noqa: E402
 from mugpos_assets.assets.embeddings import image_embeddings  # noqa: E402
 from mugpos_assets.ray_local import local_ray_head  # noqa: E402
+from mugpos_assets.ray_worker import ModelWorker, WorkerSpec  # noqa: E402
 from mugpos_assets.resources import (  # noqa: E402
     CorpusResource,
     DeviceResource,
@@ -93,6 +103,89 @@ def materialize(home: Path, models: Path, **device: object) -> dict[str, float]:
     return seconds
 
 
+class DataStage:
+    """A Ray Data ``map_batches`` stage around the executor's own worker: one model per actor."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.task = spec.task
+        self.worker = ModelWorker(spec)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[object]]:
+        rows = [
+            {"sha256": str(sha), "shard": SHARD, "path": str(path), "data": bytes(data)}
+            for sha, path, data in zip(batch["sha256"], batch["path"], batch["data"], strict=True)
+        ]
+        out = self.worker.run(rows)
+        if self.task == "analyses":
+            return {"row": [json.dumps(r) for r in out]}
+        return {"vector": [np.asarray(v, dtype=np.float32) for v in out]}
+
+
+def ray_data(corpus: pa.Table, home: Path, models: Path, address: str) -> dict[str, object]:
+    """Both tasks through Ray Data on the running head: seconds per task and the outputs."""
+    import ray
+
+    settings = ModelStoreResource(home=str(models), offline=True).settings()
+    variant = configured_variant(settings)
+    with DocumentStoreResource(home=str(home)).open() as store:
+        options = AnalysisOptions(
+            rules=RuleRepository(store).rule_set().rules, score_threshold=variant.threshold
+        )
+    items = [
+        {"sha256": r["sha256"], "path": r["path"], "data": Path(r["path"]).read_bytes()}
+        for r in corpus.to_pylist()
+    ]
+    ray.init(address=address, namespace="mugpos-bench", logging_level="WARNING")
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = False
+        out: dict[str, object] = {}
+        specs = {
+            "scene_analyses": (
+                WorkerSpec(task="analyses", settings=settings, device_preference="cpu",
+                           variant=variant.key, options=options, num_threads=1),
+                ANALYSIS_BATCH,
+            ),
+            "image_embeddings": (
+                WorkerSpec(task="embeddings", settings=settings, device_preference="cpu",
+                           num_threads=1),
+                8,  # the CPU device's default batch (mugpos.device.choose_device)
+            ),
+        }  # fmt: skip
+        for key, (spec, batch) in specs.items():
+            t0 = time.perf_counter()
+            ds = ray.data.from_items(items).map_batches(
+                DataStage, fn_constructor_args=(spec,), batch_size=batch, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=2), num_cpus=1,
+            )  # fmt: skip
+            out[key] = ds.take_all()
+            out[f"{key}_s"] = time.perf_counter() - t0
+        return out
+    finally:
+        ray.shutdown()
+
+
+def same_as_data(home: Path, data: dict[str, object]) -> str:
+    """Ray Data's rows against the in-process Parquet files (stage timings left out)."""
+    ref = pq.read_table(home / "analyses" / SSD / f"{SHARD}.parquet").to_pylist()
+    got = [json.loads(str(r["row"])) for r in data["scene_analyses"]]  # type: ignore[attr-defined]
+
+    def strip(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        for r in rows:
+            parsed = json.loads(str(r["analysis_json"]))
+            parsed.pop("timings_ms")
+            r["analysis_json"] = parsed
+        return sorted(rows, key=lambda r: str(r["sha256"]))
+
+    vectors = np.stack([r["vector"] for r in data["image_embeddings"]])  # type: ignore[attr-defined]
+    want = vectors_of(pq.read_table(home / "embeddings" / SSD / f"{SHARD}.parquet"))
+    return (
+        f"Ray Data analyses rows identical: {strip(got) == strip(ref)}; embeddings identical: "
+        f"{bool(np.array_equal(vectors, want))}"
+    )
+
+
 def same_outputs(a: Path, b: Path) -> str:
     def rows(home: Path) -> list[dict[str, object]]:
         out = pq.read_table(home / "analyses" / SSD / f"{SHARD}.parquet").to_pylist()
@@ -117,6 +210,7 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=1, help="in-process/Ray pairs, alternated")
     ap.add_argument("--workdir", type=Path, default=None, help="keeps the shard between runs")
+    ap.add_argument("--ray-data", action="store_true", help="also time Ray Data's map_batches")
     args = ap.parse_args()
 
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-ray-"))
@@ -126,7 +220,8 @@ def main() -> int:
     corpus = build_shard(root / "images", args.images)
     print(f"shard of {corpus.num_rows} scenes ready in {time.perf_counter() - t0:.1f} s")
 
-    timings: dict[str, list[dict[str, float]]] = {"inprocess": [], "ray": []}
+    timings: dict[str, list[dict[str, float]]] = {"inprocess": [], "ray": [], "ray_data": []}
+    data: dict[str, object] = {}
     with local_ray_head(num_cpus=2) as address:
         for _ in range(args.rounds):
             home_in = home_with(corpus, root, "inprocess")
@@ -135,6 +230,11 @@ def main() -> int:
             timings["ray"].append(
                 materialize(home_ray, models, executor="ray", ray_address=address)
             )
+            if args.ray_data:
+                data = ray_data(corpus, home_ray, models, address)
+                timings["ray_data"].append(
+                    {k: float(data[f"{k}_s"]) for k in ("scene_analyses", "image_embeddings")}  # type: ignore[arg-type]
+                )
     n = corpus.num_rows
 
     def best(kind: str, key: str | None = None) -> float:
@@ -153,11 +253,28 @@ def main() -> int:
             ["asset", "in-process s", "images/s", "Ray s", "images/s", "Ray / in-process"], rows
         )
     )
+    if args.ray_data:
+        print()
+        data_rows = []
+        for key in ("scene_analyses", "image_embeddings", None):
+            a, d = best("ray", key), best("ray_data", key)
+            data_rows.append(
+                [key or "both", f"{a:.1f}", f"{d:.1f}", f"{n / d:.1f}", f"{d / a:.2f}x"]
+            )
+        print(
+            markdown_table(
+                ["asset", "Ray actors s (whole step)", "Ray Data s (compute only)", "images/s",
+                 "Ray Data / actors"],
+                data_rows,
+            )
+        )  # fmt: skip
     for i, (a_run, r_run) in enumerate(zip(timings["inprocess"], timings["ray"], strict=True)):
         a, r = sum(a_run.values()), sum(r_run.values())
         print(f"round {i + 1}: in-process {a:.1f} s, Ray {r:.1f} s, Ray / in-process {r / a:.2f}x")
     print()
     print(same_outputs(root / "inprocess", root / "ray"))
+    if args.ray_data:
+        print(same_as_data(root / "inprocess", data))
     if args.workdir is None:
         shutil.rmtree(root, ignore_errors=True)
     return 0
