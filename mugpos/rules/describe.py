@@ -73,6 +73,8 @@ def describe_rule(rule: Rule) -> str:
         body = f"stay {cmp} {qty} from every {rule.object_label} (box-to-box distance)"
         if rule.comparator == "at_most":
             body = f"stay within {qty} of a {rule.object_label} (box-to-box distance)"
+    elif k == "mug_spacing" and rule.comparator == "at_least" and not rule.value:
+        body = "not touch or overlap another mug"  # "never touch": spacing >= 0
     elif k == "mug_spacing":
         body = f"stay {cmp} {qty} from every other mug (box-to-box distance)"
         if rule.comparator == "at_most":

@@ -85,6 +85,7 @@ def test_rule_set_rejects_duplicate_ids() -> None:
         ({"kind": "object_clearance", "value": 20, "unit": "cm", "object_label": "mouse",
           "comparator": "at_most"}, "should stay within 20 cm (200 mm) of a mouse"),
         ({"kind": "mug_spacing", "value": 5, "unit": "cm"}, "from every other mug"),
+        ({"kind": "mug_spacing", "value": 0, "unit": "px"}, "not touch or overlap another mug"),
         ({"kind": "in_zone", "zone": "center"}, "in the center zone"),
         ({"kind": "not_in_zone", "zone": "corner"}, "not have its center in the corner zone"),
         ({"kind": "not_on_object", "object_label": "keyboard"}, "not overlap any keyboard"),
