@@ -250,21 +250,40 @@ def cpu_ms(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def raw_model_ms(home: Path, jpeg: bytes, threads: int, iterations: int) -> np.ndarray:
+def raw_model_ms(
+    home: Path, jpeg: bytes, threads: int, iterations: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Milliseconds of one model pass (``detector.run``) and of the configured variant's whole
+    detection (full image plus tiles, merged: what the server's ``detect`` stage runs), and
+    the variant's key."""
     from mugpos.images import decode_image
     from mugpos.models.loader import load_detector
+    from mugpos.models.variant import configured_variant
     from mugpos.settings import Settings
 
-    detector = load_detector(settings=Settings(home=home), num_threads=threads)
+    settings = Settings(home=home)
+    detector = load_detector(settings=settings, num_threads=threads)
+    variant = configured_variant(settings)
+    served = variant.wrap(detector)
     pixels = decode_image(jpeg).pixels
-    for _ in range(10):
+
+    def one_pass() -> None:
         detector.run(pixels)
-    out = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        detector.run(pixels)
-        out.append((time.perf_counter() - t0) * 1e3)
-    return np.asarray(out)
+
+    def whole() -> None:
+        served.detect(pixels, score_threshold=variant.threshold)
+
+    out: list[np.ndarray] = []
+    for fn in (one_pass, whole):
+        for _ in range(10):
+            fn()
+        ms = []
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            fn()
+            ms.append((time.perf_counter() - t0) * 1e3)
+        out.append(np.asarray(ms))
+    return out[0], out[1], variant.key
 
 
 def main() -> None:
@@ -303,8 +322,10 @@ def main() -> None:
     workers, threads = pool_shape(
         Settings(inference_workers=args.workers, inference_threads=args.threads)
     )
-    raw = raw_model_ms(args.home, jpeg, threads, 300)
+    raw, served, variant_key = raw_model_ms(args.home, jpeg, threads, 300)
     raw_p50, raw_p95 = float(np.percentile(raw, 50)), float(np.percentile(raw, 95))
+    # The e2e target is against the detection the server runs: the served variant's.
+    served_p50, served_p95 = float(np.percentile(served, 50)), float(np.percentile(served, 95))
 
     rows, results = [], {}
     rounds = [(cache, k) for cache in args.modes for k in range(1, args.rounds + 1)]
@@ -355,7 +376,9 @@ def main() -> None:
     print(markdown_table(headers, rows))
     print(
         f"\nRaw model (`detector.run` on the decoded photo, {threads} thread(s), same run): "
-        f"p50 {raw_p50:.2f} ms, p95 {raw_p95:.2f} ms\n"
+        f"p50 {raw_p50:.2f} ms, p95 {raw_p95:.2f} ms; the served variant's whole detection "
+        f"(`{variant_key}`: full image + tiles, merged): p50 {served_p50:.2f} ms, "
+        f"p95 {served_p95:.2f} ms\n"
     )
     checks = []
     for version in versions:
@@ -369,11 +392,10 @@ def main() -> None:
         on1 = results.get((version, "on", 1))
         on16 = results.get((version, "on", 16))
         if off1:
-            ratio = off1["p50"] / raw_p50  # type: ignore[operator]
-            shown = f"{off1['p50']:.2f} = {ratio:.2f} × {raw_p50:.2f}"
-            checks.append(
-                (version, "e2e p50 ≤ 1.3 × raw p50 (cache off, c=1)", shown, ratio <= 1.3)
-            )
+            ratio = off1["p50"] / served_p50  # type: ignore[operator]
+            shown = f"{off1['p50']:.2f} = {ratio:.2f} × {served_p50:.2f}"
+            target = "e2e p50 ≤ 1.3 × the served variant's detection p50 (cache off, c=1)"
+            checks.append((version, target, shown, ratio <= 1.3))
         if on1:
             checks.append((version, "cache hit p95 ≤ 5 ms (c=1)", f"{on1['p95']:.2f}",
                            on1["p95"] <= 5))  # type: ignore[operator]  # fmt: skip
